@@ -1,0 +1,130 @@
+use crate::api::extract::JsonBody;
+use crate::auth::{password, token, Caller};
+use crate::db::models::{ApiToken, User};
+use crate::db::schema::{api_tokens, users};
+use crate::dispatch;
+use crate::domain::validate::normalise_email;
+use crate::domain::*;
+use crate::error::ApiError;
+use crate::startup::AppState;
+use actix_web::{web, HttpResponse};
+use chrono::Duration;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    #[validate(length(min = 1, max = 254, message = "is required"))]
+    pub email: String,
+    #[validate(length(min = 1, max = 1024, message = "is required"))]
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    pub token: String,
+    pub expires_at: Timestamp,
+    pub role: Role,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub id: UserId,
+    pub email: String,
+    pub role: Role,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub university_id: Option<UniversityId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_id: Option<BaseId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub student_id: Option<StudentId>,
+}
+
+/// Exchanges an email and password for a bearer token.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    security(()),
+    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)))]
+pub async fn login(state: web::Data<AppState>, body: JsonBody<LoginRequest>) -> Result<HttpResponse, ApiError> {
+    let request = body.0;
+    let email = normalise_email(&request.email);
+    let user: Option<User> = state
+        .db
+        .read(move |conn| {
+            Ok(dispatch!(conn, |c| users::table
+                .filter(users::email.eq(&email))
+                .select(User::as_select())
+                .first(c)
+                .optional())?)
+        })
+        .await?;
+    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+    let password_text = request.password;
+    let verified = web::block(move || {
+        password::verify_login(&password_text, stored_hash.as_deref())
+    })
+    .await?;
+    let user = match user {
+        Some(user) if verified => user,
+        _ => return Err(ApiError::Unauthorized("wrong email or password".into())),
+    };
+    let role: Role = user.role.parse().map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?;
+    let secret = token::generate();
+    let now = Timestamp::now();
+    let row = ApiToken {
+        id: TokenId::generate(),
+        user_id: user.id,
+        token_hash: token::fingerprint(&secret),
+        created_at: now,
+        expires_at: now + Duration::minutes(state.config.token_ttl_minutes),
+        revoked_at: None,
+    };
+    let expires_at = row.expires_at;
+    state
+        .db
+        .write(move |conn| {
+            dispatch!(conn, |c| diesel::insert_into(api_tokens::table).values(&row).execute(c))?;
+            Ok(())
+        })
+        .await?;
+    tracing::info!(user = %user.id, role = %role, "login");
+    Ok(HttpResponse::Ok().json(LoginResponse {
+        token: secret,
+        expires_at,
+        role,
+    }))
+}
+
+/// Revokes the token of the request.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    responses((status = 204), (status = 401, body = crate::error::Problem)))]
+pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    state
+        .db
+        .write(move |conn| {
+            let now = Timestamp::now();
+            dispatch!(conn, |c| diesel::update(api_tokens::table.find(caller.token_id))
+                .set(api_tokens::revoked_at.eq(now))
+                .execute(c))?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The caller.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    responses((status = 200, body = Me), (status = 401, body = crate::error::Problem)))]
+pub async fn me(caller: Caller) -> web::Json<Me> {
+    web::Json(Me {
+        id: caller.user_id,
+        email: caller.email,
+        role: caller.role,
+        university_id: caller.university_id,
+        base_id: caller.base_id,
+        student_id: caller.student_id,
+    })
+}

@@ -1,0 +1,433 @@
+use crate::api::extract::{JsonBody, Page, PageParams, QueryParams};
+use crate::api::lookup;
+use crate::auth::Caller;
+use crate::db::models::{Cycle, CycleChanges, CycleSeats};
+use crate::db::schema::{bases, cycle_seats, cycles, placements};
+use crate::dispatch;
+use crate::domain::validate;
+use crate::domain::*;
+use crate::error::{ApiError, FieldError};
+use crate::startup::AppState;
+use actix_web::{web, HttpResponse};
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+/// Where a cycle stands, derived from its window and publication.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CyclePhase {
+    Upcoming,
+    Open,
+    Closed,
+    Published,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CycleView {
+    pub id: CycleId,
+    pub name: String,
+    pub applications_open_at: Timestamp,
+    pub applications_close_at: Timestamp,
+    pub max_preferences: i32,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub phase: CyclePhase,
+    pub published_run_id: Option<MatchRunId>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<Cycle> for CycleView {
+    fn from(row: Cycle) -> Self {
+        let now = Timestamp::now();
+        let phase = if row.published_run_id.is_some() {
+            CyclePhase::Published
+        } else if now < row.applications_open_at {
+            CyclePhase::Upcoming
+        } else if now < row.applications_close_at {
+            CyclePhase::Open
+        } else {
+            CyclePhase::Closed
+        };
+        Self {
+            id: row.id,
+            name: row.name,
+            applications_open_at: row.applications_open_at,
+            applications_close_at: row.applications_close_at,
+            max_preferences: row.max_preferences,
+            starts_on: row.starts_on,
+            ends_on: row.ends_on,
+            phase,
+            published_run_id: row.published_run_id,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCycle {
+    #[validate(length(min = 1, max = 100), custom(function = "validate::not_blank"))]
+    pub name: String,
+    pub applications_open_at: Timestamp,
+    pub applications_close_at: Timestamp,
+    /// The most bases a student may list (1–50).
+    #[validate(range(min = 1, max = 50, message = "must be between 1 and 50"))]
+    pub max_preferences: i32,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CyclePatch {
+    #[validate(length(min = 1, max = 100), custom(function = "validate::not_blank"))]
+    pub name: Option<String>,
+    pub applications_open_at: Option<Timestamp>,
+    pub applications_close_at: Option<Timestamp>,
+    #[validate(range(min = 1, max = 50, message = "must be between 1 and 50"))]
+    pub max_preferences: Option<i32>,
+    pub starts_on: Option<NaiveDate>,
+    pub ends_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeatsRequest {
+    /// Interns the base takes in this cycle (0–10,000).
+    #[validate(range(min = 0, max = 10000, message = "must be between 0 and 10000"))]
+    pub seats: i32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeatsView {
+    pub cycle_id: CycleId,
+    pub base_id: BaseId,
+    pub base_name: String,
+    pub seats: i32,
+    pub offered: i64,
+    pub confirmed: i64,
+    /// Seats not held by an offered or confirmed placement.
+    pub free: i64,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+pub struct SeatFilters {
+    /// Only this base.
+    pub base: Option<BaseId>,
+    /// Only bases with (true) or without (false) a free seat.
+    pub has_free_seats: Option<bool>,
+}
+
+/// Checks the rules between a cycle's fields.
+fn check_cycle(cycle: &Cycle) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    if cycle.applications_close_at <= cycle.applications_open_at {
+        errors.push(FieldError::new("applications_close_at", "must be after applications_open_at"));
+    }
+    if cycle.ends_on < cycle.starts_on {
+        errors.push(FieldError::new("ends_on", "must not be before starts_on"));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_fields(errors))
+    }
+}
+
+fn name_taken(conn: &mut crate::db::DbConn, name: &str, except: Option<CycleId>) -> Result<bool, ApiError> {
+    let other: Option<CycleId> = dispatch!(conn, |c| cycles::table
+        .filter(cycles::name.eq(name))
+        .select(cycles::id)
+        .first(c)
+        .optional())?;
+    Ok(other.is_some() && other != except)
+}
+
+/// Placement cycles, newest first.
+#[utoipa::path(get, path = "/api/v1/cycles", tag = "reference data", params(PageParams),
+    responses((status = 200, body = inline(Page<CycleView>)), (status = 401, body = crate::error::Problem)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    QueryParams(page): QueryParams<PageParams>,
+) -> Result<web::Json<Page<CycleView>>, ApiError> {
+    let (rows, total) = state
+        .db
+        .read(move |conn| {
+            Ok(dispatch!(conn, |c| {
+                let total: i64 = cycles::table.count().get_result(c)?;
+                let rows: Vec<Cycle> = cycles::table
+                    .select(Cycle::as_select())
+                    .order((cycles::applications_open_at.desc(), cycles::id))
+                    .limit(page.limit())
+                    .offset(page.offset())
+                    .load(c)?;
+                (rows, total)
+            }))
+        })
+        .await?;
+    Ok(web::Json(page.page(rows.into_iter().map(Into::into).collect(), total)))
+}
+
+/// One cycle.
+#[utoipa::path(get, path = "/api/v1/cycles/{id}", tag = "reference data", params(("id" = CycleId, Path)),
+    responses((status = 200, body = CycleView), (status = 404, body = crate::error::Problem)))]
+pub async fn get(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    id: web::Path<CycleId>,
+) -> Result<web::Json<CycleView>, ApiError> {
+    let id = id.into_inner();
+    let row = state.db.read(move |conn| lookup::cycle(conn, id)).await?;
+    Ok(web::Json(row.into()))
+}
+
+/// Opens a new cycle (alliance admin).
+#[utoipa::path(post, path = "/api/v1/cycles", tag = "reference data", request_body = NewCycle,
+    responses((status = 201, body = CycleView), (status = 403, body = crate::error::Problem),
+              (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: JsonBody<NewCycle>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_alliance_admin()?;
+    let request = body.0;
+    let now = Timestamp::now();
+    let row = Cycle {
+        id: CycleId::generate(),
+        name: request.name.trim().to_owned(),
+        applications_open_at: request.applications_open_at,
+        applications_close_at: request.applications_close_at,
+        max_preferences: request.max_preferences,
+        starts_on: request.starts_on,
+        ends_on: request.ends_on,
+        inputs_changed_at: now,
+        published_run_id: None,
+        created_at: now,
+        updated_at: now,
+    };
+    check_cycle(&row)?;
+    let created = state
+        .db
+        .write(move |conn| {
+            if name_taken(conn, &row.name, None)? {
+                return Err(ApiError::Conflict(format!("a cycle named {} exists", row.name)));
+            }
+            dispatch!(conn, |c| diesel::insert_into(cycles::table).values(&row).execute(c))?;
+            Ok(row)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(CycleView::from(created)))
+}
+
+/// Changes a cycle (alliance admin).
+#[utoipa::path(patch, path = "/api/v1/cycles/{id}", tag = "reference data", params(("id" = CycleId, Path)),
+    request_body = CyclePatch,
+    responses((status = 200, body = CycleView), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CycleId>,
+    body: JsonBody<CyclePatch>,
+) -> Result<web::Json<CycleView>, ApiError> {
+    caller.require_alliance_admin()?;
+    let id = id.into_inner();
+    let patch = body.0;
+    let updated = state
+        .db
+        .write(move |conn| {
+            let mut merged = lookup::cycle(conn, id)?;
+            let now = Timestamp::now();
+            if let Some(name) = &patch.name {
+                merged.name = name.trim().to_owned();
+                if name_taken(conn, &merged.name, Some(id))? {
+                    return Err(ApiError::Conflict(format!("a cycle named {} exists", merged.name)));
+                }
+            }
+            merged.applications_open_at = patch.applications_open_at.unwrap_or(merged.applications_open_at);
+            merged.applications_close_at = patch.applications_close_at.unwrap_or(merged.applications_close_at);
+            merged.max_preferences = patch.max_preferences.unwrap_or(merged.max_preferences);
+            merged.starts_on = patch.starts_on.unwrap_or(merged.starts_on);
+            merged.ends_on = patch.ends_on.unwrap_or(merged.ends_on);
+            merged.updated_at = now;
+            check_cycle(&merged)?;
+            let changes = CycleChanges {
+                name: Some(merged.name.clone()),
+                applications_open_at: Some(merged.applications_open_at),
+                applications_close_at: Some(merged.applications_close_at),
+                max_preferences: Some(merged.max_preferences),
+                starts_on: Some(merged.starts_on),
+                ends_on: Some(merged.ends_on),
+                inputs_changed_at: patch.max_preferences.map(|_| now),
+                updated_at: Some(now),
+            };
+            dispatch!(conn, |c| diesel::update(cycles::table.find(id)).set(&changes).execute(c))?;
+            lookup::cycle(conn, id)
+        })
+        .await?;
+    Ok(web::Json(updated.into()))
+}
+
+/// Sets how many interns a base takes in a cycle (alliance admin, or the base's coordinator).
+#[utoipa::path(put, path = "/api/v1/cycles/{id}/seats/{base_id}", tag = "reference data",
+    params(("id" = CycleId, Path), ("base_id" = BaseId, Path)), request_body = SeatsRequest,
+    responses((status = 200, body = SeatsView), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem),
+              (status = 409, description = "fewer seats than live placements", body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)))]
+pub async fn put_seats(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(CycleId, BaseId)>,
+    body: JsonBody<SeatsRequest>,
+) -> Result<web::Json<SeatsView>, ApiError> {
+    let (cycle_id, base_id) = path.into_inner();
+    caller.require_base(base_id)?;
+    let seats = body.0.seats;
+    let view = state
+        .db
+        .write(move |conn| {
+            lookup::cycle(conn, cycle_id)?;
+            lookup::base(conn, base_id)?;
+            let now = Timestamp::now();
+            let existing: Option<CycleSeats> = dispatch!(conn, |c| cycle_seats::table
+                .find((cycle_id, base_id))
+                .select(CycleSeats::as_select())
+                .first(c)
+                .optional())?;
+            match existing {
+                Some(current) if seats < current.taken => {
+                    return Err(ApiError::Conflict(format!(
+                        "the base holds {} live placements in this cycle; seats cannot go below that",
+                        current.taken
+                    )))
+                }
+                Some(_) => dispatch!(conn, |c| diesel::update(cycle_seats::table.find((cycle_id, base_id)))
+                    .set((cycle_seats::seats.eq(seats), cycle_seats::updated_at.eq(now)))
+                    .execute(c))?,
+                None => dispatch!(conn, |c| diesel::insert_into(cycle_seats::table)
+                    .values(&CycleSeats {
+                        cycle_id,
+                        base_id,
+                        seats,
+                        taken: 0,
+                        updated_at: now,
+                    })
+                    .execute(c))?,
+            };
+            dispatch!(conn, |c| diesel::update(cycles::table.find(cycle_id))
+                .set(cycles::inputs_changed_at.eq(now))
+                .execute(c))?;
+            let mut views = load_seats(conn, cycle_id, Some(base_id), None, 1, 0)?.0;
+            views.pop().ok_or_else(|| ApiError::not_found("seats"))
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Seats, offered, confirmed and free per base in a cycle.
+#[utoipa::path(get, path = "/api/v1/cycles/{id}/seats", tag = "reference data",
+    params(("id" = CycleId, Path), PageParams, SeatFilters),
+    responses((status = 200, body = inline(Page<SeatsView>)), (status = 404, body = crate::error::Problem)))]
+pub async fn list_seats(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    id: web::Path<CycleId>,
+    QueryParams(page): QueryParams<PageParams>,
+    QueryParams(filters): QueryParams<SeatFilters>,
+) -> Result<web::Json<Page<SeatsView>>, ApiError> {
+    let cycle_id = id.into_inner();
+    let (items, total) = state
+        .db
+        .read(move |conn| {
+            lookup::cycle(conn, cycle_id)?;
+            load_seats(
+                conn,
+                cycle_id,
+                filters.base,
+                filters.has_free_seats,
+                page.limit(),
+                page.offset(),
+            )
+        })
+        .await?;
+    Ok(web::Json(page.page(items, total)))
+}
+
+fn load_seats(
+    conn: &mut crate::db::DbConn,
+    cycle_id: CycleId,
+    base: Option<BaseId>,
+    has_free_seats: Option<bool>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<SeatsView>, i64), ApiError> {
+    let (rows, total): (Vec<(CycleSeats, String)>, i64) = dispatch!(conn, |c| {
+        let filtered = || {
+            let mut query = cycle_seats::table
+                .inner_join(bases::table)
+                .filter(cycle_seats::cycle_id.eq(cycle_id))
+                .into_boxed();
+            if let Some(base) = base {
+                query = query.filter(cycle_seats::base_id.eq(base));
+            }
+            match has_free_seats {
+                Some(true) => query = query.filter(cycle_seats::taken.lt(cycle_seats::seats)),
+                Some(false) => query = query.filter(cycle_seats::taken.ge(cycle_seats::seats)),
+                None => {}
+            }
+            query
+        };
+        let total: i64 = filtered().count().get_result(c)?;
+        let rows = filtered()
+            .select((CycleSeats::as_select(), bases::name))
+            .order((bases::name, bases::id))
+            .limit(limit)
+            .offset(offset)
+            .load(c)?;
+        (rows, total)
+    });
+    let base_ids: Vec<BaseId> = rows.iter().map(|(seats, _)| seats.base_id).collect();
+    let counts: Vec<(BaseId, String, i64)> = dispatch!(conn, |c| placements::table
+        .filter(placements::cycle_id.eq(cycle_id))
+        .filter(placements::base_id.eq_any(&base_ids))
+        .filter(placements::status.eq_any(["offered", "confirmed"]))
+        .group_by((placements::base_id, placements::status))
+        .select((placements::base_id, placements::status, diesel::dsl::count_star()))
+        .load(c))?;
+    let mut by_base: HashMap<BaseId, (i64, i64)> = HashMap::new();
+    for (base_id, status, count) in counts {
+        let entry = by_base.entry(base_id).or_default();
+        if status == "offered" {
+            entry.0 = count;
+        } else {
+            entry.1 = count;
+        }
+    }
+    let views = rows
+        .into_iter()
+        .map(|(seats, base_name)| {
+            let (offered, confirmed) = by_base.get(&seats.base_id).copied().unwrap_or_default();
+            SeatsView {
+                cycle_id: seats.cycle_id,
+                base_id: seats.base_id,
+                base_name,
+                seats: seats.seats,
+                offered,
+                confirmed,
+                free: i64::from(seats.seats) - i64::from(seats.taken),
+                updated_at: seats.updated_at,
+            }
+        })
+        .collect();
+    Ok((views, total))
+}

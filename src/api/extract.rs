@@ -1,0 +1,142 @@
+//! Request extractors that turn bad input into clear problem answers.
+
+use crate::error::{ApiError, FieldError};
+use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+/// The largest JSON body the API reads.
+pub const MAX_JSON_BODY: usize = 256 * 1024;
+
+/// A JSON body, parsed and validated: a syntax error is a 400, a wrong type or a broken
+/// rule a 422 naming the field.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| {
+                let essence = value.split(';').next().unwrap_or("").trim();
+                essence == "application/json" || essence.ends_with("+json")
+            })
+            .unwrap_or(false);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !is_json {
+                return Err(ApiError::BadRequest("the body must be JSON (Content-Type: application/json)".into()));
+            }
+            let bytes = body.await.map_err(|error| match error.as_error::<PayloadError>() {
+                Some(PayloadError::Overflow) => {
+                    ApiError::PayloadTooLarge(format!("the body may have at most {MAX_JSON_BODY} bytes"))
+                }
+                _ => ApiError::BadRequest(format!("cannot read the body: {error}")),
+            })?;
+            let value = parse_json::<T>(&bytes)?;
+            value.validate()?;
+            Ok(JsonBody(value))
+        })
+    }
+}
+
+/// Parses JSON, naming the field at fault when a value has the wrong type.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = if path == "." { "body".to_owned() } else { path };
+                ApiError::invalid_fields(vec![FieldError::new(field, inner.to_string())])
+            }
+            _ => ApiError::BadRequest(format!("malformed JSON: {inner}")),
+        }
+    })
+}
+
+/// `?limit=&offset=` of every list.
+#[derive(Debug, Clone, Copy, Deserialize, IntoParams, Validate)]
+pub struct PageParams {
+    /// How many items to return (1–1000, default 50).
+    #[validate(range(min = 1, max = 1000, message = "must be between 1 and 1000"))]
+    pub limit: Option<i64>,
+    /// How many items to skip (default 0).
+    #[validate(range(min = 0, message = "must not be negative"))]
+    pub offset: Option<i64>,
+}
+
+impl PageParams {
+    pub fn limit(&self) -> i64 {
+        self.limit.unwrap_or(50)
+    }
+
+    pub fn offset(&self) -> i64 {
+        self.offset.unwrap_or(0)
+    }
+
+    /// Wraps one page of items.
+    pub fn page<T>(&self, items: Vec<T>, total: i64) -> Page<T> {
+        Page {
+            items,
+            total,
+            limit: self.limit(),
+            offset: self.offset(),
+        }
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Query parameters, validated: an unparsable or out-of-range value is a 400 naming it.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for QueryParams<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()))
+    }
+}
+
+fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<QueryParams<T>, ApiError> {
+    let value: T = serde_urlencoded::from_str(query)
+        .map_err(|error| ApiError::BadRequest(format!("invalid query parameters: {error}")))?;
+    value.validate().map_err(|errors| match ApiError::from(errors) {
+        ApiError::Validation { detail, .. } => ApiError::BadRequest(format!("invalid query parameters: {detail}")),
+        other => other,
+    })?;
+    Ok(QueryParams(value))
+}
+
+/// Deserialises a field that may be absent (leave unchanged), `null` (clear) or a value.
+pub fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Answers 400 for a path id that is not a UUID.
+pub fn path_error(error: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::BadRequest(format!("invalid path: {error}")).into()
+}

@@ -1,0 +1,153 @@
+use super::token;
+use crate::db::schema::{api_tokens, users};
+use crate::dispatch;
+use crate::domain::{BaseId, Role, StudentId, TokenId, UniversityId, UserId};
+use crate::error::ApiError;
+use crate::startup::AppState;
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+use crate::domain::Timestamp;
+use diesel::prelude::*;
+use futures_util::future::LocalBoxFuture;
+
+/// The authenticated user behind a request, with the scope of its role.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: UserId,
+    pub token_id: TokenId,
+    pub email: String,
+    pub role: Role,
+    pub university_id: Option<UniversityId>,
+    pub base_id: Option<BaseId>,
+    pub student_id: Option<StudentId>,
+}
+
+#[derive(Queryable)]
+struct CallerRow {
+    token_id: TokenId,
+    user_id: UserId,
+    email: String,
+    role: String,
+    university_id: Option<UniversityId>,
+    base_id: Option<BaseId>,
+    student_id: Option<StudentId>,
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let header = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
+            let header = header.ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))?;
+            let presented = header
+                .strip_prefix("Bearer ")
+                .map(str::trim)
+                .filter(|token| !token.is_empty())
+                .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
+            let fingerprint = token::fingerprint(presented);
+            state.db.read(move |conn| Caller::find_by_token(conn, &fingerprint)).await
+        })
+    }
+}
+
+impl Caller {
+    fn find_by_token(conn: &mut crate::db::DbConn, fingerprint: &str) -> Result<Caller, ApiError> {
+        let now = Timestamp::now();
+        let row: Option<CallerRow> = dispatch!(conn, |c| api_tokens::table
+            .inner_join(users::table)
+            .filter(api_tokens::token_hash.eq(fingerprint))
+            .filter(api_tokens::revoked_at.is_null())
+            .filter(api_tokens::expires_at.gt(now))
+            .select((
+                api_tokens::id,
+                users::id,
+                users::email,
+                users::role,
+                users::university_id,
+                users::base_id,
+                users::student_id,
+            ))
+            .first(c)
+            .optional())?;
+        let row = row.ok_or_else(|| ApiError::Unauthorized("the token is unknown, expired or revoked".into()))?;
+        let role = row
+            .role
+            .parse()
+            .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?;
+        Ok(Caller {
+            user_id: row.user_id,
+            token_id: row.token_id,
+            email: row.email,
+            role,
+            university_id: row.university_id,
+            base_id: row.base_id,
+            student_id: row.student_id,
+        })
+    }
+
+    pub fn is_alliance_admin(&self) -> bool {
+        self.role == Role::AllianceAdmin
+    }
+
+    /// Refuses everyone but the alliance admin.
+    pub fn require_alliance_admin(&self) -> Result<(), ApiError> {
+        self.require_role(&[Role::AllianceAdmin])
+    }
+
+    /// Refuses every role not listed.
+    pub fn require_role(&self, allowed: &[Role]) -> Result<(), ApiError> {
+        if allowed.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!("a {} may not do this", self.role)))
+        }
+    }
+
+    /// Whether the caller may see and manage the students of this university.
+    pub fn manages_university(&self, university: UniversityId) -> bool {
+        match self.role {
+            Role::AllianceAdmin => true,
+            Role::UniversityAdmin => self.university_id == Some(university),
+            _ => false,
+        }
+    }
+
+    /// Whether the caller may act for this base (its seats, rankings and placements).
+    pub fn acts_for_base(&self, base: BaseId) -> bool {
+        match self.role {
+            Role::AllianceAdmin => true,
+            Role::BaseCoordinator => self.base_id == Some(base),
+            _ => false,
+        }
+    }
+
+    /// Refuses a caller that may not act for this base.
+    pub fn require_base(&self, base: BaseId) -> Result<(), ApiError> {
+        if self.acts_for_base(base) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("this belongs to another base".into()))
+        }
+    }
+
+    /// The university whose students the caller is limited to; `None` for the alliance
+    /// admin, who sees every university.
+    pub fn university_scope(&self) -> Result<Option<UniversityId>, ApiError> {
+        match self.role {
+            Role::AllianceAdmin => Ok(None),
+            Role::UniversityAdmin => self
+                .university_id
+                .map(Some)
+                .ok_or_else(|| ApiError::Forbidden("this account has no university".into())),
+            _ => Err(ApiError::Forbidden(format!("a {} may not do this", self.role))),
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The `placemat` command line.
+
+use crate::auth::password;
+use crate::config::Config;
+use crate::db::models::User;
+use crate::db::schema::{bases, users};
+use crate::db::{write_transaction, Database};
+use crate::dispatch;
+use crate::domain::validate::normalise_email;
+use crate::domain::{BaseId, Role, UniversityId, UserId};
+use crate::startup::Application;
+use crate::telemetry;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use crate::domain::Timestamp;
+use diesel::prelude::*;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "placemat", version, about = "Internship placement service of the university alliance")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply migrations, then serve the API and the email worker.
+    Serve {
+        /// Address to listen on (overrides PLACEMAT_BIND).
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Apply migrations and exit.
+    Migrate,
+    /// Load data.
+    Seed {
+        /// The demo alliance: 6 universities, 8 programs, 300 bases, a cycle, 6,000 students.
+        #[arg(long, required = true)]
+        demo: bool,
+    },
+    /// Manage logins.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a login for an administrator or a base coordinator.
+    Create {
+        #[arg(long, value_enum)]
+        role: Role,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        /// University code (`USST`) or id, for a university admin.
+        #[arg(long)]
+        university: Option<String>,
+        /// Base id, for a base coordinator.
+        #[arg(long)]
+        base: Option<BaseId>,
+    },
+}
+
+/// Runs the command line; errors are printed with their causes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init_logging();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = Config::from_env()?;
+    match cli.command {
+        Command::Serve { bind } => {
+            if let Some(bind) = bind {
+                config.bind = bind;
+            }
+            serve(config)
+        }
+        Command::Migrate => {
+            let db = Database::connect(&config.database_url, 2)?;
+            db.migrate()?;
+            println!("migrations applied to {}", redact(&config.database_url));
+            Ok(())
+        }
+        Command::Seed { .. } => {
+            let db = Database::connect(&config.database_url, 2)?;
+            db.migrate()?;
+            let report = crate::seed::demo(&db)?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    role,
+                    email,
+                    password,
+                    university,
+                    base,
+                },
+        } => {
+            let db = Database::connect(&config.database_url, 2)?;
+            db.migrate()?;
+            let id = create_user(&db, role, &email, &password, university.as_deref(), base)?;
+            println!("created {role} {} ({id})", normalise_email(&email));
+            Ok(())
+        }
+    }
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let _guard = runtime.enter();
+    actix_web::rt::System::new().block_on(async move {
+        let bind = config.bind.clone();
+        let database = redact(&config.database_url);
+        let app = Application::build(config).await?;
+        tracing::info!(%bind, port = app.port(), %database, "placemat serving");
+        app.run_until_stopped().await?;
+        Ok(())
+    })
+}
+
+/// The database URL without its password, for logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}://…@{}", &url[..scheme_end], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// Creates an administrator or coordinator login.
+pub fn create_user(
+    db: &Database,
+    role: Role,
+    email: &str,
+    password_text: &str,
+    university: Option<&str>,
+    base: Option<BaseId>,
+) -> anyhow::Result<UserId> {
+    let email = normalise_email(email);
+    if !validator::ValidateEmail::validate_email(&email) {
+        anyhow::bail!("--email must be an email address");
+    }
+    crate::domain::validate::password(password_text).map_err(|_| anyhow::anyhow!("--password must have at least 8 characters"))?;
+    if role == Role::Student {
+        anyhow::bail!("students get their login when their university adds them (POST /api/v1/students)");
+    }
+    let hash = password::hash(password_text)?;
+    let mut conn = db.writer()?;
+    write_transaction(&mut conn, |conn| -> anyhow::Result<UserId> {
+        let university_id: Option<UniversityId> = match (role, university) {
+            (Role::UniversityAdmin, Some(reference)) => Some(
+                crate::api::lookup::university_by_ref(conn, reference)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .with_context(|| format!("no university `{reference}`"))?
+                    .id,
+            ),
+            (Role::UniversityAdmin, None) => anyhow::bail!("a university admin needs --university"),
+            _ => None,
+        };
+        let base_id = match (role, base) {
+            (Role::BaseCoordinator, Some(id)) => {
+                let found: i64 = dispatch!(conn, |c| bases::table.find(id).count().get_result(c))?;
+                if found == 0 {
+                    anyhow::bail!("no base {id}");
+                }
+                Some(id)
+            }
+            (Role::BaseCoordinator, None) => anyhow::bail!("a base coordinator needs --base"),
+            _ => None,
+        };
+        let taken: i64 = dispatch!(conn, |c| users::table.filter(users::email.eq(&email)).count().get_result(c))?;
+        if taken > 0 {
+            anyhow::bail!("a login for {email} exists");
+        }
+        let user = User {
+            id: UserId::generate(),
+            email: email.clone(),
+            password_hash: hash,
+            role: role.as_str().to_owned(),
+            university_id,
+            base_id,
+            student_id: None,
+            created_at: Timestamp::now(),
+        };
+        dispatch!(conn, |c| diesel::insert_into(users::table).values(&user).execute(c))?;
+        Ok(user.id)
+    })
+}

@@ -1,0 +1,73 @@
+//! Configuration from the environment (`PLACEMAT_*`).
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `sqlite://FILE` (default `sqlite://placemat.db`) or `postgres://…`.
+    pub database_url: String,
+    /// Address to serve on; port 0 picks a free one.
+    pub bind: String,
+    /// SMTP server for outgoing email; without it emails are written to `mail_dir`.
+    pub smtp_url: Option<String>,
+    pub mail_dir: PathBuf,
+    pub mail_from: String,
+    /// How long a login token lives.
+    pub token_ttl_minutes: i64,
+    /// Database connections per pool.
+    pub pool_size: u32,
+    /// HTTP worker threads (default: one per core).
+    pub workers: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://placemat.db".into(),
+            bind: "127.0.0.1:8080".into(),
+            smtp_url: None,
+            mail_dir: PathBuf::from("./mail"),
+            mail_from: "placemat <placemat@localhost>".into(),
+            token_ttl_minutes: 12 * 60,
+            pool_size: 16,
+            workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        }
+    }
+}
+
+impl Config {
+    /// Reads the environment over the defaults.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let mut config = Config::default();
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        if let Some(url) = var("PLACEMAT_DATABASE_URL") {
+            config.database_url = url;
+        }
+        if let Some(bind) = var("PLACEMAT_BIND") {
+            config.bind = bind;
+        }
+        config.smtp_url = var("PLACEMAT_SMTP_URL");
+        if let Some(dir) = var("PLACEMAT_MAIL_DIR") {
+            config.mail_dir = PathBuf::from(dir);
+        }
+        if let Some(from) = var("PLACEMAT_MAIL_FROM") {
+            config.mail_from = from;
+        }
+        if let Some(ttl) = var("PLACEMAT_TOKEN_TTL_MINUTES") {
+            config.token_ttl_minutes = ttl
+                .parse()
+                .map_err(|_| anyhow::anyhow!("PLACEMAT_TOKEN_TTL_MINUTES must be a whole number"))?;
+        }
+        if let Some(size) = var("PLACEMAT_DB_POOL_SIZE") {
+            config.pool_size = size
+                .parse()
+                .map_err(|_| anyhow::anyhow!("PLACEMAT_DB_POOL_SIZE must be a whole number"))?;
+        }
+        if let Some(workers) = var("PLACEMAT_WORKERS") {
+            config.workers = workers
+                .parse()
+                .map_err(|_| anyhow::anyhow!("PLACEMAT_WORKERS must be a whole number"))?;
+        }
+        Ok(config)
+    }
+}

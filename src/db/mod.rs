@@ -1,0 +1,245 @@
+//! Storage: one schema over SQLite (embedded default) and PostgreSQL (past one machine).
+//!
+//! Diesel's query builder is typed by backend, so each query is written once and compiled
+//! for both through [`dispatch!`]; the connection pools, migrations and transactions that
+//! differ per backend live here.
+
+pub mod models;
+pub mod schema;
+pub mod sql_types;
+
+use crate::error::ApiError;
+use anyhow::Context;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::time::Duration;
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Held while migrating so that instances starting together do not race each other.
+const MIGRATION_LOCK_KEY: i64 = 0x706c_6163_656d_6174;
+
+type PgPool = Pool<ConnectionManager<PgConnection>>;
+type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
+
+/// A pooled connection to whichever backend the service runs on.
+pub enum DbConn {
+    Pg(PooledConnection<ConnectionManager<PgConnection>>),
+    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
+}
+
+/// Runs the same diesel code against the concrete connection of either backend.
+#[macro_export]
+macro_rules! dispatch {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Pg(pooled) => {
+                let $c: &mut diesel::pg::PgConnection = &mut *pooled;
+                $body
+            }
+            $crate::db::DbConn::Sqlite(pooled) => {
+                let $c: &mut diesel::sqlite::SqliteConnection = &mut *pooled;
+                $body
+            }
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// The connection pools. On SQLite, writes go through a single connection so that writers
+/// queue in the pool instead of spinning on SQLite's busy handler; readers run beside it
+/// thanks to WAL mode.
+#[derive(Clone)]
+pub enum Database {
+    Postgres(PgPool),
+    Sqlite {
+        readers: SqlitePool,
+        writer: SqlitePool,
+    },
+}
+
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// The file path of a `sqlite://` database URL.
+fn sqlite_path(url: &str) -> Option<&str> {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+}
+
+impl Database {
+    /// Opens pools for the database the URL names: `postgres://` or `postgresql://` for
+    /// PostgreSQL, `sqlite://FILE` for SQLite (the file is created when missing).
+    pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = Pool::builder()
+                .max_size(pool_size)
+                .connection_timeout(Duration::from_secs(10))
+                .build(ConnectionManager::<PgConnection>::new(url))
+                .context("cannot connect to PostgreSQL")?;
+            Ok(Database::Postgres(pool))
+        } else if let Some(path) = sqlite_path(url) {
+            let manager = || ConnectionManager::<SqliteConnection>::new(path);
+            let writer = Pool::builder()
+                .max_size(1)
+                .connection_timeout(Duration::from_secs(30))
+                .connection_customizer(Box::new(SqlitePragmas))
+                .build(manager())
+                .with_context(|| format!("cannot open SQLite database {path}"))?;
+            let readers = Pool::builder()
+                .max_size(pool_size)
+                .connection_timeout(Duration::from_secs(10))
+                .connection_customizer(Box::new(SqlitePragmas))
+                .build(manager())
+                .with_context(|| format!("cannot open SQLite database {path}"))?;
+            Ok(Database::Sqlite { readers, writer })
+        } else {
+            anyhow::bail!("unsupported database URL (expected sqlite://FILE or postgres://…)")
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Database::Postgres(_) => Backend::Postgres,
+            Database::Sqlite { .. } => Backend::Sqlite,
+        }
+    }
+
+    /// A connection for reading.
+    pub fn reader(&self) -> Result<DbConn, diesel::r2d2::PoolError> {
+        Ok(match self {
+            Database::Postgres(pool) => DbConn::Pg(pool.get()?),
+            Database::Sqlite { readers, .. } => DbConn::Sqlite(readers.get()?),
+        })
+    }
+
+    /// A connection for writing.
+    pub fn writer(&self) -> Result<DbConn, diesel::r2d2::PoolError> {
+        Ok(match self {
+            Database::Postgres(pool) => DbConn::Pg(pool.get()?),
+            Database::Sqlite { writer, .. } => DbConn::Sqlite(writer.get()?),
+        })
+    }
+
+    /// Applies every pending migration.
+    pub fn migrate(&self) -> anyhow::Result<()> {
+        match self.writer()? {
+            DbConn::Pg(mut conn) => {
+                conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+                let applied = conn.run_pending_migrations(PG_MIGRATIONS).map(|_| ());
+                conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+                applied.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
+            }
+            DbConn::Sqlite(mut conn) => conn
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(|_| ())
+                .map_err(|e| anyhow::anyhow!("migration failed: {e}")),
+        }
+    }
+
+    /// Reverts every applied migration, newest first.
+    pub fn revert_all(&self) -> anyhow::Result<()> {
+        let result = match self.writer()? {
+            DbConn::Pg(mut conn) => conn.revert_all_migrations(PG_MIGRATIONS).map(|_| ()),
+            DbConn::Sqlite(mut conn) => conn.revert_all_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        };
+        result.map_err(|e| anyhow::anyhow!("reverting migrations failed: {e}"))
+    }
+
+    /// Runs `work` on a reading connection, off the async threads.
+    pub async fn read<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || {
+            let mut conn = db.reader()?;
+            work(&mut conn)
+        })
+        .await?
+    }
+
+    /// Runs `work` in one write transaction, off the async threads: it all commits or none
+    /// of it does.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || {
+            let mut conn = db.writer()?;
+            write_transaction(&mut conn, work)
+        })
+        .await?
+    }
+}
+
+/// Runs `work` in a transaction that takes the write lock up front on SQLite
+/// (`BEGIN IMMEDIATE`), so that a transaction which reads before it writes cannot fail
+/// half-way on a lock upgrade.
+pub fn write_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(&mut **c)?,
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")?,
+    }
+    let outcome = work(conn);
+    finish_transaction(conn, outcome.is_ok())?;
+    outcome
+}
+
+/// Runs `work` in a plain transaction, for reads that must see one consistent snapshot.
+pub fn read_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConn::Pg(c) => {
+            AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")?
+        }
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction(&mut **c)?,
+    }
+    let outcome = work(conn);
+    finish_transaction(conn, outcome.is_ok())?;
+    outcome
+}
+
+/// Checks that the database answers.
+pub fn ping(conn: &mut DbConn) -> Result<(), diesel::result::Error> {
+    dispatch!(conn, |c| c.batch_execute("SELECT 1"))
+}
+
+/// Commits the open transaction, or rolls it back when the work failed.
+fn finish_transaction(conn: &mut DbConn, commit: bool) -> Result<(), diesel::result::Error> {
+    match (commit, conn) {
+        (true, DbConn::Pg(c)) => AnsiTransactionManager::commit_transaction(&mut **c),
+        (true, DbConn::Sqlite(c)) => AnsiTransactionManager::commit_transaction(&mut **c),
+        (false, DbConn::Pg(c)) => AnsiTransactionManager::rollback_transaction(&mut **c),
+        (false, DbConn::Sqlite(c)) => AnsiTransactionManager::rollback_transaction(&mut **c),
+    }
+}

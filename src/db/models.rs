@@ -1,0 +1,170 @@
+//! Rows as stored, and the forms that insert or change them.
+
+use crate::db::schema::*;
+use crate::domain::*;
+use chrono::NaiveDate;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = universities)]
+pub struct University {
+    pub id: UniversityId,
+    pub code: String,
+    pub name: String,
+    pub joined_on: NaiveDate,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = programs)]
+pub struct Program {
+    pub id: ProgramId,
+    pub code: String,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = bases)]
+pub struct Base {
+    pub id: BaseId,
+    pub name: String,
+    pub organisation: String,
+    pub city: String,
+    pub host_university_id: UniversityId,
+    pub coordinator_email: String,
+    pub coordinator_name: Option<String>,
+    pub coordinator_phone: Option<String>,
+    pub active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = bases)]
+pub struct BaseChanges {
+    pub name: Option<String>,
+    pub organisation: Option<String>,
+    pub city: Option<String>,
+    pub host_university_id: Option<UniversityId>,
+    pub coordinator_email: Option<String>,
+    pub coordinator_name: Option<Option<String>>,
+    pub coordinator_phone: Option<Option<String>>,
+    pub active: Option<bool>,
+    pub updated_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = base_programs)]
+pub struct BaseProgram {
+    pub base_id: BaseId,
+    pub program_id: ProgramId,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = cycles)]
+pub struct Cycle {
+    pub id: CycleId,
+    pub name: String,
+    pub applications_open_at: Timestamp,
+    pub applications_close_at: Timestamp,
+    pub max_preferences: i32,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub inputs_changed_at: Timestamp,
+    pub published_run_id: Option<MatchRunId>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = cycles)]
+pub struct CycleChanges {
+    pub name: Option<String>,
+    pub applications_open_at: Option<Timestamp>,
+    pub applications_close_at: Option<Timestamp>,
+    pub max_preferences: Option<i32>,
+    pub starts_on: Option<NaiveDate>,
+    pub ends_on: Option<NaiveDate>,
+    pub inputs_changed_at: Option<Timestamp>,
+    pub updated_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = cycle_seats)]
+pub struct CycleSeats {
+    pub cycle_id: CycleId,
+    pub base_id: BaseId,
+    pub seats: i32,
+    pub taken: i32,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = students)]
+pub struct Student {
+    pub id: StudentId,
+    pub university_id: UniversityId,
+    pub student_number: String,
+    pub name: String,
+    pub email: String,
+    pub program_id: ProgramId,
+    pub cohort_year: i32,
+    pub score: Option<f64>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = students)]
+pub struct StudentChanges {
+    pub student_number: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub program_id: Option<ProgramId>,
+    pub cohort_year: Option<i32>,
+    pub score: Option<Option<f64>>,
+    pub updated_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub password_hash: String,
+    pub role: String,
+    pub university_id: Option<UniversityId>,
+    pub base_id: Option<BaseId>,
+    pub student_id: Option<StudentId>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_tokens)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub user_id: UserId,
+    pub token_hash: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = applications)]
+pub struct ApplicationRow {
+    pub id: ApplicationId,
+    pub cycle_id: CycleId,
+    pub student_id: StudentId,
+    pub submitted_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = application_preferences)]
+pub struct PreferenceRow {
+    pub application_id: ApplicationId,
+    pub position: i32,
+    pub base_id: BaseId,
+}

@@ -1,0 +1,68 @@
+//! Column types that read the same in Rust on both backends: a UUID is a native `uuid` on
+//! PostgreSQL and hyphenated text on SQLite; an instant is `timestamptz` on PostgreSQL and
+//! fixed-width RFC 3339 text on SQLite (fixed width keeps text order equal to time order).
+
+use crate::domain::Timestamp;
+use chrono::{DateTime, Utc};
+use diesel::deserialize::{self, FromSql};
+use diesel::pg::{Pg, PgValue};
+use diesel::serialize::{self, IsNull, Output, ToSql};
+use diesel::sql_types::{Text, Timestamptz};
+use diesel::sqlite::{Sqlite, SqliteValue};
+use std::io::Write;
+use uuid::Uuid;
+
+#[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId, Debug, Clone, Copy)]
+#[diesel(postgres_type(oid = 2950, array_oid = 2951))]
+#[diesel(sqlite_type(name = "Text"))]
+pub struct DbUuid;
+
+#[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId, Debug, Clone, Copy)]
+#[diesel(postgres_type(oid = 1184, array_oid = 1185))]
+#[diesel(sqlite_type(name = "Text"))]
+pub struct Instant;
+
+const SQLITE_INSTANT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
+/// Writes a UUID for PostgreSQL's binary protocol.
+pub fn uuid_to_pg(value: &Uuid, out: &mut Output<'_, '_, Pg>) -> serialize::Result {
+    out.write_all(value.as_bytes())?;
+    Ok(IsNull::No)
+}
+
+/// Reads a UUID from PostgreSQL's binary protocol.
+pub fn uuid_from_pg(value: PgValue<'_>) -> deserialize::Result<Uuid> {
+    Ok(Uuid::from_slice(value.as_bytes())?)
+}
+
+/// Reads a UUID stored as text by SQLite.
+pub fn uuid_from_sqlite(value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Uuid> {
+    let text = <String as FromSql<Text, Sqlite>>::from_sql(value)?;
+    Ok(Uuid::parse_str(&text)?)
+}
+
+impl ToSql<Instant, Pg> for Timestamp {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        <DateTime<Utc> as ToSql<Timestamptz, Pg>>::to_sql(&self.0, out)
+    }
+}
+
+impl FromSql<Instant, Pg> for Timestamp {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        <DateTime<Utc> as FromSql<Timestamptz, Pg>>::from_sql(value).map(Timestamp)
+    }
+}
+
+impl ToSql<Instant, Sqlite> for Timestamp {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        out.set_value(self.0.format(SQLITE_INSTANT_FORMAT).to_string());
+        Ok(IsNull::No)
+    }
+}
+
+impl FromSql<Instant, Sqlite> for Timestamp {
+    fn from_sql(value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        let text = <String as FromSql<Text, Sqlite>>::from_sql(value)?;
+        Ok(Timestamp(DateTime::parse_from_rfc3339(&text)?.with_timezone(&Utc)))
+    }
+}

@@ -1,0 +1,10 @@
+//! Domain types and rules: no I/O here.
+
+pub mod ids;
+pub mod role;
+pub mod timestamp;
+pub mod validate;
+
+pub use ids::*;
+pub use role::Role;
+pub use timestamp::Timestamp;

@@ -1,0 +1,16 @@
+//! placemat: the internship placement service of a regional alliance of engineering
+//! universities.
+
+// Diesel's insert statements over wide tables nest deeper than the default limit.
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod seed;
+pub mod startup;
+pub mod telemetry;

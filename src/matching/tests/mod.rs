@@ -1,0 +1,4 @@
+//! Tests of the engine as a whole: the reference samples and properties on random markets.
+
+mod fixtures;
+mod properties;

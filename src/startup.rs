@@ -1,0 +1,81 @@
+//! Builds the application, so that the binary, the tests and the benchmarks start the same
+//! server.
+
+use crate::api;
+use crate::api::extract::{path_error, MAX_JSON_BODY};
+use crate::config::Config;
+use crate::db::Database;
+use crate::telemetry::{observe_request, Metrics};
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use std::net::TcpListener;
+use std::sync::Arc;
+use tracing_actix_web::TracingLogger;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub db: Database,
+    pub config: Arc<Config>,
+    pub metrics: Metrics,
+}
+
+/// A migrated database and a bound, not yet running, server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: Database,
+}
+
+impl Application {
+    /// Connects to the database, applies migrations and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = Database::connect(&config.database_url, config.pool_size)?;
+        let migrating = db.clone();
+        tokio::task::spawn_blocking(move || migrating.migrate()).await??;
+        let listener = TcpListener::bind(&config.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            db: db.clone(),
+            config: Arc::new(config.clone()),
+            metrics: Metrics::new()?,
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(observe_request))
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(MAX_JSON_BODY))
+                .app_data(web::PathConfig::default().error_handler(path_error))
+                .service(SwaggerUi::new("/docs/{_:.*}").config(SwaggerConfig::new(["/api/v1/openapi.json"])))
+                .route("/docs", web::get().to(redirect_to_docs))
+                .configure(api::routes)
+                .default_service(web::to(api::not_found))
+        })
+        .workers(config.workers)
+        .listen(listener)?
+        .run();
+        Ok(Self { port, server, db })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Serves until the server is stopped.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn redirect_to_docs() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Found()
+        .insert_header(("Location", "/docs/"))
+        .finish()
+}
