@@ -3,14 +3,17 @@
 //!     cargo run --release --example bench_matching -- [--sizes 6000x300,45000x5000,1000000x50000] [--repeat N]
 //!
 //! For each size it generates an instance (seed 2027, 8 preferences, 0.9 seats per
-//! student), times the engine alone `N` times, writes the instance to a temporary JSON file
-//! and times the whole command on it (read, parse, index, match, explain, write). The
-//! alliance sample of `tests/fixtures/matching` is measured the same way. Each measurement
-//! runs in a child process of its own so that its peak memory (VmHWM) is its own.
+//! student) and writes it to a temporary JSON file, with the bare market beside it as
+//! numbers. It then times the engine alone `N` times on that market, and the whole command
+//! `N` times on the JSON file (read, parse, index, match, explain, write). The alliance
+//! sample of `tests/fixtures/matching` is measured the same way. Each measurement runs in a
+//! child process of its own, so its peak memory (VmHWM) is its own: the engine's is that of
+//! building the market with `MarketBuilder` and running it, without any string ids.
 
 use std::env;
 use std::error::Error;
-use std::fs;
+use std::fs::{self, File};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -32,14 +35,15 @@ type BenchResult<T> = Result<T, Box<dyn Error>>;
 fn main() -> BenchResult<()> {
     let arguments: Vec<String> = env::args().skip(1).collect();
     match arguments.first().map(String::as_str) {
-        Some("--engine-of-generated") => engine_of_generated(&arguments[1..]),
-        Some("--engine-of-file") => engine_of_file(&arguments[1..]),
+        Some("--generate") => generate_files(&arguments[1..]),
+        Some("--dump-market") => dump_market_of_file(&arguments[1..]),
+        Some("--engine") => engine(&arguments[1..]),
         Some("--command") => command(&arguments[1..]),
         _ => benchmark(&arguments),
     }
 }
 
-/// The parent process: runs one child per measurement and prints the table.
+/// The parent process: runs the children and prints the table.
 fn benchmark(arguments: &[String]) -> BenchResult<()> {
     let mut sizes = DEFAULT_SIZES.to_owned();
     let mut repeat = DEFAULT_REPEAT;
@@ -66,36 +70,47 @@ fn benchmark(arguments: &[String]) -> BenchResult<()> {
     if repeat == 0 {
         return Err("--repeat must be at least 1".into());
     }
-    let repeat_text = repeat.to_string();
+    let repeat = repeat.to_string();
     println!(
-        "{:<22} {:>11} {:>11} {:>11} {:>12} {:>12} {:>11}   command stages (median run), ms",
-        "instance",
-        "listings",
-        "engine med",
-        "engine min",
-        "command med",
-        "command min",
-        "cmd peak"
+        "{:<26} {:>9} | {:>10} {:>10} {:>9} | {:>11} {:>11} {:>9} | command stages, ms (median run)",
+        "instance", "listings", "engine med", "engine min", "peak", "command med", "command min", "peak"
     );
+    let market_path = scratch_path("market.bin");
     for size in sizes.split(',').filter(|size| !size.is_empty()) {
         let (students, bases) = parse_size(size)?;
         let instance_path = scratch_path(&format!("{students}x{bases}.json"));
-        let engine = child(&[
-            "--engine-of-generated",
+        let measured = child(&[
+            "--generate",
             &students.to_string(),
             &bases.to_string(),
-            &repeat_text,
             path_text(&instance_path)?,
-        ])?;
-        let command = child(&["--command", path_text(&instance_path)?, &repeat_text]);
+            path_text(&market_path)?,
+        ])
+        .and_then(|_| measure(&instance_path, &market_path, &repeat));
         let _ = fs::remove_file(&instance_path);
-        print_row(&format!("generated {size}"), &engine, &command?);
+        let (engine, command) = measured?;
+        print_row(&format!("generated {size}"), &engine, &command);
     }
-    let engine = child(&["--engine-of-file", ALLIANCE_SAMPLE, &repeat_text])?;
-    let command = child(&["--command", ALLIANCE_SAMPLE, &repeat_text])?;
-    print_row("alliance-6000x300", &engine, &command);
-    println!("engine: run() alone, market built beforehand; command: run_command() from file to file; peak: VmHWM of that child process");
+    let sample = Path::new(ALLIANCE_SAMPLE);
+    child(&["--dump-market", ALLIANCE_SAMPLE, path_text(&market_path)?])?;
+    let (engine, command) = measure(sample, &market_path, &repeat)?;
+    print_row("sample alliance-6000x300", &engine, &command);
+    let _ = fs::remove_file(&market_path);
+    println!(
+        "engine: MarketBuilder::build then run(), timing run() only; \
+         command: run_command() from file to file; peak: VmHWM of the measuring process"
+    );
     Ok(())
+}
+
+fn measure(
+    instance_path: &Path,
+    market_path: &Path,
+    repeat: &str,
+) -> BenchResult<(Measurements, Measurements)> {
+    let engine = child(&["--engine", path_text(market_path)?, repeat])?;
+    let command = child(&["--command", path_text(instance_path)?, repeat])?;
+    Ok((engine, command))
 }
 
 fn parse_size(size: &str) -> BenchResult<(usize, usize)> {
@@ -147,11 +162,13 @@ fn child(arguments: &[&str]) -> BenchResult<Measurements> {
 
 fn print_row(name: &str, engine: &Measurements, command: &Measurements) {
     println!(
-        "{:<22} {:>11} {:>8} ms {:>8} ms {:>9} ms {:>9} ms {:>7} MiB   read {} parse {} index {} match {} explain {} write {}",
+        "{:<26} {:>9} | {:>7} ms {:>7} ms {:>5} MiB | {:>8} ms {:>8} ms {:>5} MiB | \
+         read {} parse {} index {} match {} explain {} write {}",
         name,
         engine.get("listings"),
         engine.get("median_ms"),
         engine.get("min_ms"),
+        engine.get("peak_mib"),
         command.get("median_ms"),
         command.get("min_ms"),
         command.get("peak_mib"),
@@ -164,10 +181,10 @@ fn print_row(name: &str, engine: &Measurements, command: &Measurements) {
     );
 }
 
-/// Child: generates an instance, times the engine on it and writes it for the command.
-fn engine_of_generated(arguments: &[String]) -> BenchResult<()> {
-    let [students, bases, repeat, instance_path] = arguments else {
-        return Err("--engine-of-generated STUDENTS BASES REPEAT INSTANCE_PATH".into());
+/// Child: generates an instance and writes it as JSON and as a bare market.
+fn generate_files(arguments: &[String]) -> BenchResult<()> {
+    let [students, bases, instance_path, market_path] = arguments else {
+        return Err("--generate STUDENTS BASES INSTANCE_PATH MARKET_PATH".into());
     };
     let instance = generate(
         students.parse()?,
@@ -176,50 +193,102 @@ fn engine_of_generated(arguments: &[String]) -> BenchResult<()> {
         PREFERENCES,
         SEAT_RATIO,
     );
-    let indexed = instance.index()?;
-    let times = time_engine(&indexed.market, repeat.parse()?);
-    serde_json::to_writer(
-        std::io::BufWriter::new(fs::File::create(instance_path)?),
-        &instance,
-    )?;
-    report_engine(&indexed.market, &times);
-    Ok(())
+    let mut json = BufWriter::new(File::create(instance_path)?);
+    serde_json::to_writer(&mut json, &instance)?;
+    json.flush()?;
+    dump_market(&instance.index()?.market, Path::new(market_path))
 }
 
-/// Child: times the engine on an instance file.
-fn engine_of_file(arguments: &[String]) -> BenchResult<()> {
-    let [instance_path, repeat] = arguments else {
-        return Err("--engine-of-file INSTANCE_PATH REPEAT".into());
+/// Child: writes the market of an instance file as bare numbers.
+fn dump_market_of_file(arguments: &[String]) -> BenchResult<()> {
+    let [instance_path, market_path] = arguments else {
+        return Err("--dump-market INSTANCE_PATH MARKET_PATH".into());
     };
     let json = fs::read_to_string(instance_path)?;
-    let instance = Instance::parse(&json)?;
-    let indexed = instance.index()?;
-    let times = time_engine(&indexed.market, repeat.parse()?);
-    report_engine(&indexed.market, &times);
+    let market = Instance::parse(&json)?.index()?.market;
+    dump_market(&market, Path::new(market_path))
+}
+
+/// Little-endian u32s: student and base counts, the seats, then each student's list and
+/// each base's ranking, each preceded by its length.
+fn dump_market(market: &Market, path: &Path) -> BenchResult<()> {
+    let mut out = BufWriter::new(File::create(path)?);
+    let mut put = |value: usize| -> BenchResult<()> {
+        out.write_all(&u32::try_from(value)?.to_le_bytes())?;
+        Ok(())
+    };
+    let students = market.student_count() as u32;
+    let bases = market.base_count() as u32;
+    put(students as usize)?;
+    put(bases as usize)?;
+    for &seats in market.capacities() {
+        put(seats as usize)?;
+    }
+    let lists = (0..students)
+        .map(|student| market.preferences(student))
+        .chain((0..bases).map(|base| market.ranking(base)));
+    for list in lists {
+        put(list.len())?;
+        for &index in list {
+            put(index as usize)?;
+        }
+    }
+    out.flush()?;
     Ok(())
 }
 
-fn time_engine(market: &Market, repeat: usize) -> Vec<Duration> {
-    (0..repeat)
+fn load_market(path: &Path) -> BenchResult<Market> {
+    let mut input = BufReader::new(File::open(path)?);
+    let mut next = || -> BenchResult<u32> {
+        let mut bytes = [0; 4];
+        input.read_exact(&mut bytes)?;
+        Ok(u32::from_le_bytes(bytes))
+    };
+    let students = next()?;
+    let bases = next()?;
+    let seats = (0..bases)
+        .map(|_| next())
+        .collect::<BenchResult<Vec<u32>>>()?;
+    let mut builder = Market::builder(seats);
+    let mut list = Vec::new();
+    for position in 0..students + bases {
+        list.clear();
+        for _ in 0..next()? {
+            list.push(next()?);
+        }
+        if position < students {
+            builder.add_student(&list);
+        } else {
+            builder.set_ranking(position - students, &list);
+        }
+    }
+    Ok(builder.build()?)
+}
+
+/// Child: builds the market from its bare numbers and times the engine on it.
+fn engine(arguments: &[String]) -> BenchResult<()> {
+    let [market_path, repeat] = arguments else {
+        return Err("--engine MARKET_PATH REPEAT".into());
+    };
+    let market = load_market(Path::new(market_path))?;
+    let times: Vec<Duration> = (0..repeat.parse::<usize>()?)
         .map(|_| {
             let started = Instant::now();
-            let matching = run(market);
+            let matching = run(&market);
             let elapsed = started.elapsed();
             drop(matching);
             elapsed
         })
-        .collect()
-}
-
-fn report_engine(market: &Market, times: &[Duration]) {
+        .collect();
     let listings: usize = (0..market.student_count() as u32)
         .map(|student| market.preferences(student).len())
         .sum();
-    let (median, min) = median_and_min(times);
+    let (median, min) = median_and_min(&times);
     println!(
         "listings={listings} median_ms={median:.2} min_ms={min:.2} peak_mib={}",
         peak_mib()
     );
+    Ok(())
 }
 
 /// Child: times the whole command on an instance file, writing the result to a scratch file.
@@ -238,10 +307,13 @@ fn command(arguments: &[String]) -> BenchResult<()> {
     let times: Vec<Duration> = runs.iter().map(|(elapsed, _)| *elapsed).collect();
     let (median, min) = median_and_min(&times);
     runs.sort_by_key(|(elapsed, _)| *elapsed);
-    let (_, typical) = &runs[runs.len() / 2];
+    let (_, typical) = runs
+        .get(runs.len() / 2)
+        .ok_or("--command needs REPEAT of at least 1")?;
     let stages = typical.timings;
     println!(
-        "median_ms={median:.1} min_ms={min:.1} peak_mib={} read={:.1} parse={:.1} index={:.1} match={:.1} explain={:.1} write={:.1}",
+        "median_ms={median:.1} min_ms={min:.1} peak_mib={} read={:.1} parse={:.1} index={:.1} \
+         match={:.1} explain={:.1} write={:.1}",
         peak_mib(),
         stages.read,
         stages.parse,

@@ -53,11 +53,11 @@ impl BaseView {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewBase {
-    #[validate(length(min = 1, max = 200), custom(function = "validate::not_blank"))]
+    #[validate(length(max = 200), custom(function = "validate::not_blank"))]
     pub name: String,
-    #[validate(length(min = 1, max = 200), custom(function = "validate::not_blank"))]
+    #[validate(length(max = 200), custom(function = "validate::not_blank"))]
     pub organisation: String,
-    #[validate(length(min = 1, max = 100), custom(function = "validate::not_blank"))]
+    #[validate(length(max = 100), custom(function = "validate::not_blank"))]
     pub city: String,
     pub host_university_id: UniversityId,
     /// Program codes (or ids) the base accepts.
@@ -75,11 +75,11 @@ pub struct NewBase {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BasePatch {
-    #[validate(length(min = 1, max = 200), custom(function = "validate::not_blank"))]
+    #[validate(length(max = 200), custom(function = "validate::not_blank"))]
     pub name: Option<String>,
-    #[validate(length(min = 1, max = 200), custom(function = "validate::not_blank"))]
+    #[validate(length(max = 200), custom(function = "validate::not_blank"))]
     pub organisation: Option<String>,
-    #[validate(length(min = 1, max = 100), custom(function = "validate::not_blank"))]
+    #[validate(length(max = 100), custom(function = "validate::not_blank"))]
     pub city: Option<String>,
     pub host_university_id: Option<UniversityId>,
     #[validate(length(min = 1, max = 50, message = "must list 1 to 50 programs"))]

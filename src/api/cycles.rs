@@ -72,7 +72,7 @@ impl From<Cycle> for CycleView {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCycle {
-    #[validate(length(min = 1, max = 100), custom(function = "validate::not_blank"))]
+    #[validate(length(max = 100), custom(function = "validate::not_blank"))]
     pub name: String,
     pub applications_open_at: Timestamp,
     pub applications_close_at: Timestamp,
@@ -86,7 +86,7 @@ pub struct NewCycle {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CyclePatch {
-    #[validate(length(min = 1, max = 100), custom(function = "validate::not_blank"))]
+    #[validate(length(max = 100), custom(function = "validate::not_blank"))]
     pub name: Option<String>,
     pub applications_open_at: Option<Timestamp>,
     pub applications_close_at: Option<Timestamp>,

@@ -57,8 +57,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let inner = error.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                let field = if path == "." { "body".to_owned() } else { path };
-                ApiError::invalid_fields(vec![FieldError::new(field, inner.to_string())])
+                let message = inner.to_string();
+                let field = match message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+                    Some(missing) if path == "." => missing.to_owned(),
+                    Some(missing) => format!("{path}.{missing}"),
+                    None if path == "." => "body".to_owned(),
+                    None => path,
+                };
+                ApiError::invalid_fields(vec![FieldError::new(field, message)])
             }
             _ => ApiError::BadRequest(format!("malformed JSON: {inner}")),
         }

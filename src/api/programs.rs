@@ -37,7 +37,7 @@ impl From<Program> for ProgramView {
 pub struct NewProgram {
     #[validate(custom(function = "validate::code"))]
     pub code: String,
-    #[validate(length(min = 1, max = 200), custom(function = "validate::not_blank"))]
+    #[validate(length(max = 200), custom(function = "validate::not_blank"))]
     pub name: String,
 }
 

@@ -62,7 +62,7 @@ pub struct NewStudent {
     #[validate(custom(function = "validate::student_number"))]
     pub student_number: String,
     /// In any script.
-    #[validate(length(min = 1, max = 100, message = "must have 1 to 100 characters"), custom(function = "validate::not_blank"))]
+    #[validate(length(max = 100, message = "must have at most 100 characters"), custom(function = "validate::not_blank"))]
     pub name: String,
     #[validate(email(message = "must be an email address"), length(max = 254))]
     pub email: String,
@@ -83,7 +83,7 @@ pub struct NewStudent {
 pub struct StudentPatch {
     #[validate(custom(function = "validate::student_number"))]
     pub student_number: Option<String>,
-    #[validate(length(min = 1, max = 100, message = "must have 1 to 100 characters"), custom(function = "validate::not_blank"))]
+    #[validate(length(max = 100, message = "must have at most 100 characters"), custom(function = "validate::not_blank"))]
     pub name: Option<String>,
     #[validate(email(message = "must be an email address"), length(max = 254))]
     pub email: Option<String>,

@@ -40,7 +40,7 @@ pub struct NewUniversity {
     /// Short code such as `USST`.
     #[validate(custom(function = "validate::code"))]
     pub code: String,
-    #[validate(length(min = 1, max = 200), custom(function = "validate::not_blank"))]
+    #[validate(length(max = 200), custom(function = "validate::not_blank"))]
     pub name: String,
     /// The day it joined the alliance (default: today).
     pub joined_on: Option<NaiveDate>,

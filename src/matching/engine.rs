@@ -107,8 +107,8 @@ pub fn run(market: &Market) -> Matching {
 struct BaseState {
     seats: u32,
     kept: u32,
-    /// 0-based ranking position of the lowest-ranked student kept; meaningful once `kept`
-    /// is above 0.
+    /// 0-based ranking position of the lowest-ranked student kept; 0 while the base keeps
+    /// nobody.
     lowest_kept: u32,
     ranking_offset: u32,
 }

@@ -58,7 +58,7 @@ fn alliance_sample_matches_the_reference() {
 }
 
 #[test]
-fn the_command_writes_the_reference_assignments_in_input_order() {
+fn the_command_writes_the_reference_assignments() {
     let input = format!("{FIXTURES}/small-200x15.json");
     let output = std::env::temp_dir().join(format!(
         "placemat-fixture-result-{}.json",

@@ -1,0 +1,300 @@
+//! Starts the real server on a random port over a fresh database, and speaks to it as a
+//! user would.
+
+use diesel::{Connection, RunQueryDsl};
+use placemat::config::Config;
+use placemat::db::Database;
+use placemat::domain::{BaseId, Role};
+use placemat::startup::Application;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use tempfile::TempDir;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A running placemat and what the test needs to reach it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: Database,
+    pub mail_dir: PathBuf,
+    pub admin: String,
+    _workdir: TempDir,
+    postgres: Option<(String, String)>,
+}
+
+/// Which database the suite runs on: `PLACEMAT_TEST_DATABASE_URL` names a PostgreSQL
+/// server (each test gets its own database there); without it each test gets a SQLite file.
+pub fn postgres_server() -> Option<String> {
+    std::env::var("PLACEMAT_TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| url.starts_with("postgres"))
+}
+
+/// Creates an empty database and answers its URL (and, on PostgreSQL, what to drop later).
+pub fn fresh_database(workdir: &TempDir) -> (String, Option<(String, String)>) {
+    match postgres_server() {
+        Some(server) => {
+            let name = format!("placemat_test_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = diesel::PgConnection::establish(&server).expect("connect to the PostgreSQL server");
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .expect("create a test database");
+            let (base, _) = server.rsplit_once('/').expect("a database URL has a path");
+            (format!("{base}/{name}"), Some((server.clone(), name)))
+        }
+        None => {
+            let path = workdir.path().join("placemat.db");
+            (format!("sqlite://{}", path.display()), None)
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let workdir = tempfile::tempdir().expect("a temporary folder");
+    let (database_url, postgres) = fresh_database(&workdir);
+    let mail_dir = workdir.path().join("mail");
+    let mut config = Config {
+        database_url,
+        bind: "127.0.0.1:0".into(),
+        mail_dir: mail_dir.clone(),
+        pool_size: 8,
+        workers: 2,
+        ..Config::default()
+    };
+    adjust(&mut config);
+    let app = Application::build(config).await.expect("the application starts");
+    let port = app.port();
+    let db = app.database().clone();
+    tokio::spawn(app.run_until_stopped());
+    let admin_db = db.clone();
+    tokio::task::spawn_blocking(move || {
+        placemat::cli::create_user(&admin_db, Role::AllianceAdmin, "admin@alliance.test", PASSWORD, None, None)
+    })
+    .await
+    .expect("joins")
+    .expect("the alliance admin is created");
+    let mut app = TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("an HTTP client"),
+        db,
+        mail_dir,
+        admin: String::new(),
+        _workdir: workdir,
+        postgres,
+    };
+    app.admin = app.login("admin@alliance.test", PASSWORD).await;
+    app
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.postgres.take() {
+            std::thread::spawn(move || {
+                if let Ok(mut admin) = diesel::PgConnection::establish(&server) {
+                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
+                }
+            });
+        }
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = self.client.request(method, self.url(path));
+        match token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token)).send().await.expect("request sent")
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
+        self.request(Method::POST, path, Some(token))
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Response {
+        self.request(Method::PUT, path, Some(token))
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
+        self.request(Method::PATCH, path, Some(token))
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let response = self
+            .client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("request sent");
+        let body = expect_json(response, StatusCode::OK).await;
+        body["token"].as_str().expect("a token").to_owned()
+    }
+
+    /// Creates an administrator or coordinator login and signs it in.
+    pub async fn staff(&self, role: Role, university: Option<&str>, base: Option<&str>) -> String {
+        let email = format!("{}-{}@alliance.test", role, uuid::Uuid::new_v4().simple());
+        let db = self.db.clone();
+        let university = university.map(str::to_owned);
+        let base = base.map(|id| id.parse::<BaseId>().expect("a base id"));
+        let login = email.clone();
+        tokio::task::spawn_blocking(move || {
+            placemat::cli::create_user(&db, role, &login, PASSWORD, university.as_deref(), base)
+        })
+        .await
+        .expect("joins")
+        .expect("the user is created");
+        self.login(&email, PASSWORD).await
+    }
+
+    pub async fn create_university(&self, code: &str) -> Value {
+        let response = self
+            .post("/api/v1/universities", &self.admin, json!({"code": code, "name": format!("University {code}")}))
+            .await;
+        expect_json(response, StatusCode::CREATED).await
+    }
+
+    pub async fn create_program(&self, code: &str) -> Value {
+        let response = self
+            .post("/api/v1/programs", &self.admin, json!({"code": code, "name": format!("Program {code}")}))
+            .await;
+        expect_json(response, StatusCode::CREATED).await
+    }
+
+    pub async fn create_base(&self, name: &str, city: &str, host: &Value, programs: &[&str]) -> Value {
+        let response = self
+            .post(
+                "/api/v1/bases",
+                &self.admin,
+                json!({
+                    "name": name,
+                    "organisation": format!("{name} Group"),
+                    "city": city,
+                    "host_university_id": host["id"],
+                    "program_codes": programs,
+                    "coordinator_email": format!("{}@bases.test", name.to_lowercase().replace(' ', ".")),
+                }),
+            )
+            .await;
+        expect_json(response, StatusCode::CREATED).await
+    }
+
+    /// A cycle whose application window is open now.
+    pub async fn create_open_cycle(&self, name: &str, max_preferences: i64) -> Value {
+        let now = chrono::Utc::now();
+        let response = self
+            .post(
+                "/api/v1/cycles",
+                &self.admin,
+                json!({
+                    "name": name,
+                    "applications_open_at": now - chrono::Duration::days(1),
+                    "applications_close_at": now + chrono::Duration::days(14),
+                    "max_preferences": max_preferences,
+                    "starts_on": "2027-07-01",
+                    "ends_on": "2027-08-31",
+                }),
+            )
+            .await;
+        expect_json(response, StatusCode::CREATED).await
+    }
+
+    pub async fn set_seats(&self, cycle: &Value, base: &Value, seats: i64) -> Value {
+        let path = format!("/api/v1/cycles/{}/seats/{}", id(cycle), id(base));
+        let response = self.put(&path, &self.admin, json!({"seats": seats})).await;
+        expect_json(response, StatusCode::OK).await
+    }
+
+    /// Adds a student as the alliance admin and answers the student and its token.
+    pub async fn create_student(&self, university: &Value, number: &str, name: &str, program: &str, score: Option<f64>) -> (Value, String) {
+        let email = format!("{number}@students.test");
+        let response = self
+            .post(
+                "/api/v1/students",
+                &self.admin,
+                json!({
+                    "university_id": university["id"],
+                    "student_number": number,
+                    "name": name,
+                    "email": email,
+                    "program_code": program,
+                    "cohort_year": 2026,
+                    "score": score,
+                    "password": PASSWORD,
+                }),
+            )
+            .await;
+        let student = expect_json(response, StatusCode::CREATED).await;
+        let token = self.login(&email, PASSWORD).await;
+        (student, token)
+    }
+}
+
+pub fn id(resource: &Value) -> &str {
+    resource["id"].as_str().expect("the resource has an id")
+}
+
+/// Reads a JSON body after checking the status, showing the body when the status differs.
+pub async fn expect_json(response: Response, status: StatusCode) -> Value {
+    let actual = response.status();
+    let text = response.text().await.expect("a body");
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// Checks a problem answer: its status, its content type, and the fields it names.
+pub async fn expect_problem(response: Response, status: StatusCode) -> Value {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let body = expect_json(response, status).await;
+    assert_eq!(content_type, "application/problem+json", "problem content type; body: {body}");
+    assert_eq!(body["status"], status.as_u16(), "problem status field");
+    assert!(body["title"].is_string() && body["detail"].is_string() && body["type"].is_string());
+    body
+}
+
+/// The fields a validation problem names.
+pub fn fields_at_fault(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
