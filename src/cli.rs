@@ -7,17 +7,21 @@ use crate::db::schema::{bases, users};
 use crate::db::{write_transaction, Database};
 use crate::dispatch;
 use crate::domain::validate::normalise_email;
+use crate::domain::Timestamp;
 use crate::domain::{BaseId, Role, UniversityId, UserId};
 use crate::startup::Application;
 use crate::telemetry;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use crate::domain::Timestamp;
 use diesel::prelude::*;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "placemat", version, about = "Internship placement service of the university alliance")]
+#[command(
+    name = "placemat",
+    version,
+    about = "Internship placement service of the university alliance"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -38,6 +42,15 @@ enum Command {
         /// The demo alliance: 6 universities, 8 programs, 300 bases, a cycle, 6,000 students.
         #[arg(long, required = true)]
         demo: bool,
+    },
+    /// Match an instance file offline (see docs/matching.md for the format).
+    Match {
+        /// The instance: students with ranked preferences, bases with capacities and rankings.
+        #[arg(long)]
+        input: std::path::PathBuf,
+        /// Where to write the result (default: standard output).
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
     },
     /// Manage logins.
     User {
@@ -79,8 +92,16 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Match { input, output } = &cli.command {
+        // The command's errors name their cause in their own message.
+        let report = crate::matching::run_command(input, output.as_deref())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        eprintln!("{report}");
+        return Ok(());
+    }
     let mut config = Config::from_env()?;
     match cli.command {
+        Command::Match { .. } => Ok(()),
         Command::Serve { bind } => {
             if let Some(bind) = bind {
                 config.bind = bind;
@@ -138,7 +159,9 @@ fn serve(config: Config) -> anyhow::Result<()> {
 /// The database URL without its password, for logs.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}://…@{}", &url[..scheme_end], &url[at + 1..]),
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://…@{}", &url[..scheme_end], &url[at + 1..])
+        }
         _ => url.to_owned(),
     }
 }
@@ -156,9 +179,12 @@ pub fn create_user(
     if !validator::ValidateEmail::validate_email(&email) {
         anyhow::bail!("--email must be an email address");
     }
-    crate::domain::validate::password(password_text).map_err(|_| anyhow::anyhow!("--password must have at least 8 characters"))?;
+    crate::domain::validate::password(password_text)
+        .map_err(|_| anyhow::anyhow!("--password must have at least 8 characters"))?;
     if role == Role::Student {
-        anyhow::bail!("students get their login when their university adds them (POST /api/v1/students)");
+        anyhow::bail!(
+            "students get their login when their university adds them (POST /api/v1/students)"
+        );
     }
     let hash = password::hash(password_text)?;
     let mut conn = db.writer()?;
@@ -184,7 +210,10 @@ pub fn create_user(
             (Role::BaseCoordinator, None) => anyhow::bail!("a base coordinator needs --base"),
             _ => None,
         };
-        let taken: i64 = dispatch!(conn, |c| users::table.filter(users::email.eq(&email)).count().get_result(c))?;
+        let taken: i64 = dispatch!(conn, |c| users::table
+            .filter(users::email.eq(&email))
+            .count()
+            .get_result(c))?;
         if taken > 0 {
             anyhow::bail!("a login for {email} exists");
         }
@@ -198,7 +227,9 @@ pub fn create_user(
             student_id: None,
             created_at: Timestamp::now(),
         };
-        dispatch!(conn, |c| diesel::insert_into(users::table).values(&user).execute(c))?;
+        dispatch!(conn, |c| diesel::insert_into(users::table)
+            .values(&user)
+            .execute(c))?;
         Ok(user.id)
     })
 }

@@ -30,7 +30,9 @@ impl Default for Config {
             mail_from: "placemat <placemat@localhost>".into(),
             token_ttl_minutes: 12 * 60,
             pool_size: 16,
-            workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
         }
     }
 }
@@ -54,9 +56,9 @@ impl Config {
             config.mail_from = from;
         }
         if let Some(ttl) = var("PLACEMAT_TOKEN_TTL_MINUTES") {
-            config.token_ttl_minutes = ttl
-                .parse()
-                .map_err(|_| anyhow::anyhow!("PLACEMAT_TOKEN_TTL_MINUTES must be a whole number"))?;
+            config.token_ttl_minutes = ttl.parse().map_err(|_| {
+                anyhow::anyhow!("PLACEMAT_TOKEN_TTL_MINUTES must be a whole number")
+            })?;
         }
         if let Some(size) = var("PLACEMAT_DB_POOL_SIZE") {
             config.pool_size = size

@@ -177,7 +177,10 @@ impl From<DieselError> for ApiError {
                 ApiError::Conflict("a concurrent change interfered, try again".into())
             }
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
-                ApiError::Unavailable(anyhow::anyhow!("database connection closed: {}", info.message()))
+                ApiError::Unavailable(anyhow::anyhow!(
+                    "database connection closed: {}",
+                    info.message()
+                ))
             }
             other => ApiError::Internal(other.into()),
         }
@@ -205,7 +208,11 @@ impl From<validator::ValidationErrors> for ApiError {
     }
 }
 
-fn collect_validation_errors(prefix: &str, errors: &validator::ValidationErrors, out: &mut Vec<FieldError>) {
+fn collect_validation_errors(
+    prefix: &str,
+    errors: &validator::ValidationErrors,
+    out: &mut Vec<FieldError>,
+) {
     use validator::ValidationErrorsKind;
     for (field, kind) in errors.errors() {
         let path = if prefix.is_empty() {

@@ -11,6 +11,8 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod matching;
 pub mod seed;
+pub mod services;
 pub mod startup;
 pub mod telemetry;

@@ -34,8 +34,18 @@ pub const PROGRAMS: [(&str, &str); 8] = [
 ];
 
 const CITIES: [&str; 12] = [
-    "Shanghai", "Nanjing", "Hangzhou", "Suzhou", "Wuxi", "Changzhou", "Zhenjiang", "Hefei", "Ma'anshan",
-    "Huainan", "Ningbo", "Wuhu",
+    "Shanghai",
+    "Nanjing",
+    "Hangzhou",
+    "Suzhou",
+    "Wuxi",
+    "Changzhou",
+    "Zhenjiang",
+    "Hefei",
+    "Ma'anshan",
+    "Huainan",
+    "Ningbo",
+    "Wuhu",
 ];
 
 const KINDS: [&str; 6] = [
@@ -51,7 +61,8 @@ const SURNAMES: [&str; 16] = [
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
 ];
 const GIVEN: [&str; 20] = [
-    "伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "秀英", "华", "平", "鑫", "婷",
+    "伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超",
+    "秀英", "华", "平", "鑫", "婷",
 ];
 
 pub const DEMO_ADMIN_EMAIL: &str = "admin@placemat.example";
@@ -69,7 +80,9 @@ pub fn demo(db: &Database) -> anyhow::Result<String> {
         .get_result(c))?;
     if present > 0 {
         let logins = demo_logins(&mut conn)?;
-        return Ok(format!("demo data already loaded; nothing changed\n{logins}"));
+        return Ok(format!(
+            "demo data already loaded; nothing changed\n{logins}"
+        ));
     }
     let hash = password::hash(DEMO_PASSWORD)?;
     let started = std::time::Instant::now();
@@ -139,7 +152,10 @@ fn load(conn: &mut DbConn, hash: &str) -> anyhow::Result<()> {
         bases_rows.push(Base {
             id,
             name: format!("{city} {} No. {}", KINDS[index % KINDS.len()], index + 1),
-            organisation: format!("{city} {} Group", ["Yangtze", "Delta", "Eastern", "Huaxia", "Jianghuai"][index % 5]),
+            organisation: format!(
+                "{city} {} Group",
+                ["Yangtze", "Delta", "Eastern", "Huaxia", "Jianghuai"][index % 5]
+            ),
             city: city.into(),
             host_university_id: universities_rows[index % universities_rows.len()].id,
             coordinator_email: format!("coordinator{:03}@bases.placemat.example", index + 1),
@@ -158,6 +174,7 @@ fn load(conn: &mut DbConn, hash: &str) -> anyhow::Result<()> {
         max_preferences: 5,
         starts_on: NaiveDate::from_ymd_opt(2027, 7, 1).unwrap_or_default(),
         ends_on: NaiveDate::from_ymd_opt(2027, 8, 31).unwrap_or_default(),
+        inputs_version: 0,
         inputs_changed_at: now,
         published_run_id: None,
         created_at: now,
@@ -262,27 +279,43 @@ fn load(conn: &mut DbConn, hash: &str) -> anyhow::Result<()> {
     }
 
     dispatch!(conn, |c| {
-        diesel::insert_into(universities::table).values(&universities_rows).execute(c)?;
-        diesel::insert_into(programs::table).values(&programs_rows).execute(c)?;
+        diesel::insert_into(universities::table)
+            .values(&universities_rows)
+            .execute(c)?;
+        diesel::insert_into(programs::table)
+            .values(&programs_rows)
+            .execute(c)?;
         for chunk in bases_rows.chunks(500) {
             diesel::insert_into(bases::table).values(chunk).execute(c)?;
         }
         for chunk in base_program_rows.chunks(2000) {
-            diesel::insert_into(base_programs::table).values(chunk).execute(c)?;
+            diesel::insert_into(base_programs::table)
+                .values(chunk)
+                .execute(c)?;
         }
-        diesel::insert_into(cycles::table).values(&cycle).execute(c)?;
-        diesel::insert_into(cycle_seats::table).values(&seats_rows).execute(c)?;
+        diesel::insert_into(cycles::table)
+            .values(&cycle)
+            .execute(c)?;
+        diesel::insert_into(cycle_seats::table)
+            .values(&seats_rows)
+            .execute(c)?;
         for chunk in students_rows.chunks(1000) {
-            diesel::insert_into(students::table).values(chunk).execute(c)?;
+            diesel::insert_into(students::table)
+                .values(chunk)
+                .execute(c)?;
         }
         for chunk in users_rows.chunks(1000) {
             diesel::insert_into(users::table).values(chunk).execute(c)?;
         }
         for chunk in applications_rows.chunks(1000) {
-            diesel::insert_into(applications::table).values(chunk).execute(c)?;
+            diesel::insert_into(applications::table)
+                .values(chunk)
+                .execute(c)?;
         }
         for chunk in preference_rows.chunks(3000) {
-            diesel::insert_into(application_preferences::table).values(chunk).execute(c)?;
+            diesel::insert_into(application_preferences::table)
+                .values(chunk)
+                .execute(c)?;
         }
         Ok::<(), diesel::result::Error>(())
     })?;

@@ -49,7 +49,10 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(MAX_JSON_BODY))
                 .app_data(web::PathConfig::default().error_handler(path_error))
-                .service(SwaggerUi::new("/docs/{_:.*}").config(SwaggerConfig::new(["/api/v1/openapi.json"])))
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}")
+                        .config(SwaggerConfig::new(["/api/v1/openapi.json"])),
+                )
                 .route("/docs", web::get().to(redirect_to_docs))
                 .configure(api::routes)
                 .default_service(web::to(api::not_found))

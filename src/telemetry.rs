@@ -5,14 +5,19 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
 use std::time::Instant;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the log subscriber; `RUST_LOG` overrides the default level.
 pub fn init_logging() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
 }
 
 /// The service's metrics.
@@ -31,8 +36,13 @@ impl Metrics {
             &["method", "route", "status"],
         )?;
         let latency = HistogramVec::new(
-            HistogramOpts::new("placemat_http_request_duration_seconds", "Time to answer HTTP requests")
-                .buckets(vec![0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            HistogramOpts::new(
+                "placemat_http_request_duration_seconds",
+                "Time to answer HTTP requests",
+            )
+            .buckets(vec![
+                0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
             &["method", "route"],
         )?;
         registry.register(Box::new(requests.clone()))?;
@@ -59,7 +69,9 @@ impl Metrics {
         self.requests
             .with_label_values(&[method, route, &status.to_string()])
             .inc();
-        self.latency.with_label_values(&[method, route]).observe(seconds);
+        self.latency
+            .with_label_values(&[method, route])
+            .observe(seconds);
     }
 }
 
@@ -70,15 +82,24 @@ pub async fn observe_request(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().to_string();
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
-    let metrics = req.app_data::<web::Data<crate::startup::AppState>>().map(|s| s.metrics.clone());
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let metrics = req
+        .app_data::<web::Data<crate::startup::AppState>>()
+        .map(|s| s.metrics.clone());
     let request_id = req
         .extensions()
         .get::<tracing_actix_web::RequestId>()
         .map(|id| id.to_string());
     let mut response = next.call(req).await?;
     if let Some(metrics) = metrics {
-        metrics.observe(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+        metrics.observe(
+            &method,
+            &route,
+            response.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
     }
     if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
         response

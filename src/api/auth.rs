@@ -48,7 +48,10 @@ pub struct Me {
     security(()),
     responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::Problem),
               (status = 422, body = crate::error::Problem)))]
-pub async fn login(state: web::Data<AppState>, body: JsonBody<LoginRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn login(
+    state: web::Data<AppState>,
+    body: JsonBody<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
     let request = body.0;
     let email = normalise_email(&request.email);
     let user: Option<User> = state
@@ -63,15 +66,16 @@ pub async fn login(state: web::Data<AppState>, body: JsonBody<LoginRequest>) -> 
         .await?;
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
     let password_text = request.password;
-    let verified = web::block(move || {
-        password::verify_login(&password_text, stored_hash.as_deref())
-    })
-    .await?;
+    let verified =
+        web::block(move || password::verify_login(&password_text, stored_hash.as_deref())).await?;
     let user = match user {
         Some(user) if verified => user,
         _ => return Err(ApiError::Unauthorized("wrong email or password".into())),
     };
-    let role: Role = user.role.parse().map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?;
+    let role: Role = user
+        .role
+        .parse()
+        .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?;
     let secret = token::generate();
     let now = Timestamp::now();
     let row = ApiToken {
@@ -86,7 +90,9 @@ pub async fn login(state: web::Data<AppState>, body: JsonBody<LoginRequest>) -> 
     state
         .db
         .write(move |conn| {
-            dispatch!(conn, |c| diesel::insert_into(api_tokens::table).values(&row).execute(c))?;
+            dispatch!(conn, |c| diesel::insert_into(api_tokens::table)
+                .values(&row)
+                .execute(c))?;
             Ok(())
         })
         .await?;
@@ -106,9 +112,11 @@ pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
         .db
         .write(move |conn| {
             let now = Timestamp::now();
-            dispatch!(conn, |c| diesel::update(api_tokens::table.find(caller.token_id))
-                .set(api_tokens::revoked_at.eq(now))
-                .execute(c))?;
+            dispatch!(conn, |c| diesel::update(
+                api_tokens::table.find(caller.token_id)
+            )
+            .set(api_tokens::revoked_at.eq(now))
+            .execute(c))?;
             Ok(())
         })
         .await?;

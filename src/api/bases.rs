@@ -117,9 +117,10 @@ fn resolve_programs(conn: &mut DbConn, references: &[String]) -> Result<Vec<Prog
     let mut errors = Vec::new();
     for (index, reference) in references.iter().enumerate() {
         match lookup::program_by_ref(conn, reference.trim())? {
-            Some(program) if ids.contains(&program.id) => {
-                errors.push(FieldError::new(format!("program_codes[{index}]"), "is listed twice"))
-            }
+            Some(program) if ids.contains(&program.id) => errors.push(FieldError::new(
+                format!("program_codes[{index}]"),
+                "is listed twice",
+            )),
             Some(program) => ids.push(program.id),
             None => errors.push(FieldError::new(
                 format!("program_codes[{index}]"),
@@ -137,11 +138,18 @@ fn resolve_programs(conn: &mut DbConn, references: &[String]) -> Result<Vec<Prog
 fn require_university(conn: &mut DbConn, id: UniversityId) -> Result<(), ApiError> {
     match lookup::university(conn, id)? {
         Some(_) => Ok(()),
-        None => Err(ApiError::invalid("host_university_id", "no such university")),
+        None => Err(ApiError::invalid(
+            "host_university_id",
+            "no such university",
+        )),
     }
 }
 
-fn replace_programs(conn: &mut DbConn, base: BaseId, programs: &[ProgramId]) -> Result<(), ApiError> {
+fn replace_programs(
+    conn: &mut DbConn,
+    base: BaseId,
+    programs: &[ProgramId],
+) -> Result<(), ApiError> {
     let rows: Vec<BaseProgram> = programs
         .iter()
         .map(|&program_id| BaseProgram {
@@ -151,7 +159,9 @@ fn replace_programs(conn: &mut DbConn, base: BaseId, programs: &[ProgramId]) -> 
         .collect();
     dispatch!(conn, |c| {
         diesel::delete(base_programs::table.filter(base_programs::base_id.eq(base))).execute(c)?;
-        diesel::insert_into(base_programs::table).values(&rows).execute(c)
+        diesel::insert_into(base_programs::table)
+            .values(&rows)
+            .execute(c)
     })?;
     Ok(())
 }
@@ -181,7 +191,9 @@ pub async fn list(
             let program = match &filters.program {
                 Some(reference) => Some(
                     lookup::program_by_ref(conn, reference)?
-                        .ok_or_else(|| ApiError::BadRequest(format!("unknown program `{reference}`")))?
+                        .ok_or_else(|| {
+                            ApiError::BadRequest(format!("unknown program `{reference}`"))
+                        })?
                         .id,
                 ),
                 None => None,
@@ -189,7 +201,9 @@ pub async fn list(
             let host = match &filters.host_university {
                 Some(reference) => Some(
                     lookup::university_by_ref(conn, reference)?
-                        .ok_or_else(|| ApiError::BadRequest(format!("unknown university `{reference}`")))?
+                        .ok_or_else(|| {
+                            ApiError::BadRequest(format!("unknown university `{reference}`"))
+                        })?
                         .id,
                 ),
                 None => None,
@@ -270,7 +284,9 @@ pub async fn get(
     id: web::Path<BaseId>,
 ) -> Result<web::Json<BaseView>, ApiError> {
     let id = id.into_inner();
-    Ok(web::Json(state.db.read(move |conn| load_view(conn, id)).await?))
+    Ok(web::Json(
+        state.db.read(move |conn| load_view(conn, id)).await?,
+    ))
 }
 
 /// Adds a base (alliance admin).
@@ -303,7 +319,9 @@ pub async fn create(
                 created_at: now,
                 updated_at: now,
             };
-            dispatch!(conn, |c| diesel::insert_into(bases::table).values(&row).execute(c))?;
+            dispatch!(conn, |c| diesel::insert_into(bases::table)
+                .values(&row)
+                .execute(c))?;
             replace_programs(conn, row.id, &programs)?;
             load_view(conn, row.id)
         })
@@ -336,18 +354,26 @@ pub async fn update(
                 let programs = resolve_programs(conn, codes)?;
                 replace_programs(conn, id, &programs)?;
             }
+            let program_codes_changed = patch.program_codes.is_some();
             let changes = BaseChanges {
                 name: patch.name.map(|v| v.trim().to_owned()),
                 organisation: patch.organisation.map(|v| v.trim().to_owned()),
                 city: patch.city.map(|v| v.trim().to_owned()),
                 host_university_id: patch.host_university_id,
-                coordinator_email: patch.coordinator_email.map(|v| validate::normalise_email(&v)),
+                coordinator_email: patch
+                    .coordinator_email
+                    .map(|v| validate::normalise_email(&v)),
                 coordinator_name: patch.coordinator_name,
                 coordinator_phone: patch.coordinator_phone,
                 active: patch.active,
                 updated_at: Some(Timestamp::now()),
             };
-            dispatch!(conn, |c| diesel::update(bases::table.find(id)).set(&changes).execute(c))?;
+            dispatch!(conn, |c| diesel::update(bases::table.find(id))
+                .set(&changes)
+                .execute(c))?;
+            if program_codes_changed || changes.active.is_some() {
+                crate::services::inputs::touch_unpublished(conn)?;
+            }
             load_view(conn, id)
         })
         .await?;

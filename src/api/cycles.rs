@@ -129,7 +129,10 @@ pub struct SeatFilters {
 fn check_cycle(cycle: &Cycle) -> Result<(), ApiError> {
     let mut errors = Vec::new();
     if cycle.applications_close_at <= cycle.applications_open_at {
-        errors.push(FieldError::new("applications_close_at", "must be after applications_open_at"));
+        errors.push(FieldError::new(
+            "applications_close_at",
+            "must be after applications_open_at",
+        ));
     }
     if cycle.ends_on < cycle.starts_on {
         errors.push(FieldError::new("ends_on", "must not be before starts_on"));
@@ -141,7 +144,11 @@ fn check_cycle(cycle: &Cycle) -> Result<(), ApiError> {
     }
 }
 
-fn name_taken(conn: &mut crate::db::DbConn, name: &str, except: Option<CycleId>) -> Result<bool, ApiError> {
+fn name_taken(
+    conn: &mut crate::db::DbConn,
+    name: &str,
+    except: Option<CycleId>,
+) -> Result<bool, ApiError> {
     let other: Option<CycleId> = dispatch!(conn, |c| cycles::table
         .filter(cycles::name.eq(name))
         .select(cycles::id)
@@ -173,7 +180,9 @@ pub async fn list(
             }))
         })
         .await?;
-    Ok(web::Json(page.page(rows.into_iter().map(Into::into).collect(), total)))
+    Ok(web::Json(
+        page.page(rows.into_iter().map(Into::into).collect(), total),
+    ))
 }
 
 /// One cycle.
@@ -209,6 +218,7 @@ pub async fn create(
         max_preferences: request.max_preferences,
         starts_on: request.starts_on,
         ends_on: request.ends_on,
+        inputs_version: 0,
         inputs_changed_at: now,
         published_run_id: None,
         created_at: now,
@@ -219,9 +229,14 @@ pub async fn create(
         .db
         .write(move |conn| {
             if name_taken(conn, &row.name, None)? {
-                return Err(ApiError::Conflict(format!("a cycle named {} exists", row.name)));
+                return Err(ApiError::Conflict(format!(
+                    "a cycle named {} exists",
+                    row.name
+                )));
             }
-            dispatch!(conn, |c| diesel::insert_into(cycles::table).values(&row).execute(c))?;
+            dispatch!(conn, |c| diesel::insert_into(cycles::table)
+                .values(&row)
+                .execute(c))?;
             Ok(row)
         })
         .await?;
@@ -250,11 +265,18 @@ pub async fn update(
             if let Some(name) = &patch.name {
                 merged.name = name.trim().to_owned();
                 if name_taken(conn, &merged.name, Some(id))? {
-                    return Err(ApiError::Conflict(format!("a cycle named {} exists", merged.name)));
+                    return Err(ApiError::Conflict(format!(
+                        "a cycle named {} exists",
+                        merged.name
+                    )));
                 }
             }
-            merged.applications_open_at = patch.applications_open_at.unwrap_or(merged.applications_open_at);
-            merged.applications_close_at = patch.applications_close_at.unwrap_or(merged.applications_close_at);
+            merged.applications_open_at = patch
+                .applications_open_at
+                .unwrap_or(merged.applications_open_at);
+            merged.applications_close_at = patch
+                .applications_close_at
+                .unwrap_or(merged.applications_close_at);
             merged.max_preferences = patch.max_preferences.unwrap_or(merged.max_preferences);
             merged.starts_on = patch.starts_on.unwrap_or(merged.starts_on);
             merged.ends_on = patch.ends_on.unwrap_or(merged.ends_on);
@@ -267,10 +289,14 @@ pub async fn update(
                 max_preferences: Some(merged.max_preferences),
                 starts_on: Some(merged.starts_on),
                 ends_on: Some(merged.ends_on),
-                inputs_changed_at: patch.max_preferences.map(|_| now),
                 updated_at: Some(now),
             };
-            dispatch!(conn, |c| diesel::update(cycles::table.find(id)).set(&changes).execute(c))?;
+            dispatch!(conn, |c| diesel::update(cycles::table.find(id))
+                .set(&changes)
+                .execute(c))?;
+            if patch.max_preferences.is_some() {
+                crate::services::inputs::touch(conn, id)?;
+            }
             lookup::cycle(conn, id)
         })
         .await?;
@@ -305,15 +331,18 @@ pub async fn put_seats(
                 .first(c)
                 .optional())?;
             match existing {
-                Some(current) if seats < current.taken => {
-                    return Err(ApiError::Conflict(format!(
-                        "the base holds {} live placements in this cycle; seats cannot go below that",
-                        current.taken
-                    )))
-                }
-                Some(_) => dispatch!(conn, |c| diesel::update(cycle_seats::table.find((cycle_id, base_id)))
-                    .set((cycle_seats::seats.eq(seats), cycle_seats::updated_at.eq(now)))
-                    .execute(c))?,
+                Some(current) if seats < current.taken => return Err(ApiError::Conflict(format!(
+                    "the base holds {} live placements in this cycle; seats cannot go below that",
+                    current.taken
+                ))),
+                Some(_) => dispatch!(conn, |c| diesel::update(
+                    cycle_seats::table.find((cycle_id, base_id))
+                )
+                .set((
+                    cycle_seats::seats.eq(seats),
+                    cycle_seats::updated_at.eq(now)
+                ))
+                .execute(c))?,
                 None => dispatch!(conn, |c| diesel::insert_into(cycle_seats::table)
                     .values(&CycleSeats {
                         cycle_id,
@@ -324,9 +353,7 @@ pub async fn put_seats(
                     })
                     .execute(c))?,
             };
-            dispatch!(conn, |c| diesel::update(cycles::table.find(cycle_id))
-                .set(cycles::inputs_changed_at.eq(now))
-                .execute(c))?;
+            crate::services::inputs::touch(conn, cycle_id)?;
             let mut views = load_seats(conn, cycle_id, Some(base_id), None, 1, 0)?.0;
             views.pop().ok_or_else(|| ApiError::not_found("seats"))
         })
@@ -402,7 +429,11 @@ fn load_seats(
         .filter(placements::base_id.eq_any(&base_ids))
         .filter(placements::status.eq_any(["offered", "confirmed"]))
         .group_by((placements::base_id, placements::status))
-        .select((placements::base_id, placements::status, diesel::dsl::count_star()))
+        .select((
+            placements::base_id,
+            placements::status,
+            diesel::dsl::count_star()
+        ))
         .load(c))?;
     let mut by_base: HashMap<BaseId, (i64, i64)> = HashMap::new();
     for (base_id, status, count) in counts {

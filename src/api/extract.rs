@@ -22,31 +22,65 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for JsonBody<T> {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_json = req
-            .headers()
-            .get(actix_web::http::header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .map(|value| {
-                let essence = value.split(';').next().unwrap_or("").trim();
-                essence == "application/json" || essence.ends_with("+json")
-            })
-            .unwrap_or(false);
-        let body = web::Bytes::from_request(req, payload);
+        let body = read_json::<T>(req, payload);
         Box::pin(async move {
-            if !is_json {
-                return Err(ApiError::BadRequest("the body must be JSON (Content-Type: application/json)".into()));
-            }
-            let bytes = body.await.map_err(|error| match error.as_error::<PayloadError>() {
-                Some(PayloadError::Overflow) => {
-                    ApiError::PayloadTooLarge(format!("the body may have at most {MAX_JSON_BODY} bytes"))
-                }
-                _ => ApiError::BadRequest(format!("cannot read the body: {error}")),
-            })?;
-            let value = parse_json::<T>(&bytes)?;
-            value.validate()?;
+            let value = body
+                .await?
+                .ok_or_else(|| ApiError::BadRequest("a JSON body is required".into()))?;
             Ok(JsonBody(value))
         })
     }
+}
+
+/// A JSON body that may be left out entirely, standing for the type's default; a body that
+/// is given must be valid.
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + Validate + Default + 'static> FromRequest for OptionalJsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read_json::<T>(req, payload);
+        Box::pin(async move { Ok(OptionalJsonBody(body.await?.unwrap_or_default())) })
+    }
+}
+
+/// Reads and validates a JSON body; `None` when the request has no body at all.
+fn read_json<T: DeserializeOwned + Validate + 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> LocalBoxFuture<'static, Result<Option<T>, ApiError>> {
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.split(';').next().unwrap_or("").trim().to_owned());
+    let body = web::Bytes::from_request(req, payload);
+    Box::pin(async move {
+        let bytes = body
+            .await
+            .map_err(|error| match error.as_error::<PayloadError>() {
+                Some(PayloadError::Overflow) => ApiError::PayloadTooLarge(format!(
+                    "the body may have at most {MAX_JSON_BODY} bytes"
+                )),
+                _ => ApiError::BadRequest(format!("cannot read the body: {error}")),
+            })?;
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        let is_json = content_type
+            .map(|essence| essence == "application/json" || essence.ends_with("+json"))
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::BadRequest(
+                "the body must be JSON (Content-Type: application/json)".into(),
+            ));
+        }
+        let value = parse_json::<T>(&bytes)?;
+        value.validate()?;
+        Ok(Some(value))
+    })
 }
 
 /// Parses JSON, naming the field at fault when a value has the wrong type.
@@ -58,7 +92,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         match inner.classify() {
             serde_json::error::Category::Data => {
                 let message = inner.to_string();
-                let field = match message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+                let field = match message
+                    .strip_prefix("missing field `")
+                    .and_then(|rest| rest.split('`').next())
+                {
                     Some(missing) if path == "." => missing.to_owned(),
                     Some(missing) => format!("{path}.{missing}"),
                     None if path == "." => "body".to_owned(),
@@ -126,10 +163,14 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for QueryParams<T> {
 fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<QueryParams<T>, ApiError> {
     let value: T = serde_urlencoded::from_str(query)
         .map_err(|error| ApiError::BadRequest(format!("invalid query parameters: {error}")))?;
-    value.validate().map_err(|errors| match ApiError::from(errors) {
-        ApiError::Validation { detail, .. } => ApiError::BadRequest(format!("invalid query parameters: {detail}")),
-        other => other,
-    })?;
+    value
+        .validate()
+        .map_err(|errors| match ApiError::from(errors) {
+            ApiError::Validation { detail, .. } => {
+                ApiError::BadRequest(format!("invalid query parameters: {detail}"))
+            }
+            other => other,
+        })?;
     Ok(QueryParams(value))
 }
 

@@ -27,7 +27,10 @@ pub fn program_by_ref(conn: &mut DbConn, reference: &str) -> Result<Option<Progr
 }
 
 /// A university by id or by code (`USST`).
-pub fn university_by_ref(conn: &mut DbConn, reference: &str) -> Result<Option<University>, ApiError> {
+pub fn university_by_ref(
+    conn: &mut DbConn,
+    reference: &str,
+) -> Result<Option<University>, ApiError> {
     let found = match Uuid::parse_str(reference) {
         Ok(id) => dispatch!(conn, |c| universities::table
             .find(UniversityId(id))
@@ -52,13 +55,21 @@ pub fn university(conn: &mut DbConn, id: UniversityId) -> Result<Option<Universi
 }
 
 pub fn base(conn: &mut DbConn, id: BaseId) -> Result<Base, ApiError> {
-    dispatch!(conn, |c| bases::table.find(id).select(Base::as_select()).first(c).optional())?
-        .ok_or_else(|| ApiError::not_found("base"))
+    dispatch!(conn, |c| bases::table
+        .find(id)
+        .select(Base::as_select())
+        .first(c)
+        .optional())?
+    .ok_or_else(|| ApiError::not_found("base"))
 }
 
 pub fn cycle(conn: &mut DbConn, id: CycleId) -> Result<Cycle, ApiError> {
-    dispatch!(conn, |c| cycles::table.find(id).select(Cycle::as_select()).first(c).optional())?
-        .ok_or_else(|| ApiError::not_found("cycle"))
+    dispatch!(conn, |c| cycles::table
+        .find(id)
+        .select(Cycle::as_select())
+        .first(c)
+        .optional())?
+    .ok_or_else(|| ApiError::not_found("cycle"))
 }
 
 pub fn student(conn: &mut DbConn, id: StudentId) -> Result<Student, ApiError> {
@@ -82,7 +93,8 @@ pub fn program_codes_of_bases(
         .select((base_programs::base_id, programs::code))
         .order(programs::code)
         .load(c))?;
-    let mut codes: std::collections::HashMap<BaseId, Vec<String>> = std::collections::HashMap::new();
+    let mut codes: std::collections::HashMap<BaseId, Vec<String>> =
+        std::collections::HashMap::new();
     for (base_id, code) in pairs {
         codes.entry(base_id).or_default().push(code);
     }

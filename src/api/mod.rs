@@ -1,12 +1,16 @@
 //! The HTTP API, by resource.
 
+pub mod applications;
 pub mod auth;
 pub mod bases;
 pub mod cycles;
+pub mod direct_applications;
 pub mod extract;
 pub mod lookup;
+pub mod match_runs;
 pub mod openapi;
 pub mod ops;
+pub mod placements;
 pub mod programs;
 pub mod students;
 pub mod universities;
@@ -30,20 +34,106 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .get(universities::list)
                         .post(universities::create),
                 )
-                .service(web::resource("/programs").get(programs::list).post(programs::create))
+                .service(
+                    web::resource("/programs")
+                        .get(programs::list)
+                        .post(programs::create),
+                )
                 .service(web::resource("/bases").get(bases::list).post(bases::create))
-                .service(web::resource("/bases/{id}").get(bases::get).patch(bases::update))
-                .service(web::resource("/cycles").get(cycles::list).post(cycles::create))
-                .service(web::resource("/cycles/{id}").get(cycles::get).patch(cycles::update))
+                .service(
+                    web::resource("/bases/{id}")
+                        .get(bases::get)
+                        .patch(bases::update),
+                )
+                .service(
+                    web::resource("/cycles")
+                        .get(cycles::list)
+                        .post(cycles::create),
+                )
+                .service(
+                    web::resource("/cycles/{id}")
+                        .get(cycles::get)
+                        .patch(cycles::update),
+                )
                 .route("/cycles/{id}/seats", web::get().to(cycles::list_seats))
-                .route("/cycles/{id}/seats/{base_id}", web::put().to(cycles::put_seats))
-                .service(web::resource("/students").get(students::list).post(students::create))
+                .route(
+                    "/cycles/{id}/seats/{base_id}",
+                    web::put().to(cycles::put_seats),
+                )
+                .service(
+                    web::resource("/students")
+                        .get(students::list)
+                        .post(students::create),
+                )
                 .service(
                     web::resource("/students/import")
                         .app_data(web::PayloadConfig::new(students::MAX_IMPORT_BYTES))
                         .post(students::import),
                 )
-                .service(web::resource("/students/{id}").get(students::get).patch(students::update)),
+                .service(
+                    web::resource("/students/{id}")
+                        .get(students::get)
+                        .patch(students::update),
+                )
+                .service(
+                    web::resource("/cycles/{id}/applications/me")
+                        .get(applications::get_mine)
+                        .put(applications::put_mine),
+                )
+                .route(
+                    "/cycles/{id}/applications",
+                    web::get().to(applications::list),
+                )
+                .service(
+                    web::resource("/cycles/{id}/rankings/{base_id}")
+                        .get(applications::get_ranking)
+                        .put(applications::put_ranking),
+                )
+                .service(
+                    web::resource("/cycles/{id}/match-runs")
+                        .get(match_runs::list)
+                        .post(match_runs::create),
+                )
+                .route("/match-runs/{id}", web::get().to(match_runs::get))
+                .route(
+                    "/match-runs/{id}/assignments",
+                    web::get().to(match_runs::assignments),
+                )
+                .route(
+                    "/match-runs/{id}/publish",
+                    web::post().to(match_runs::publish),
+                )
+                .service(
+                    web::resource("/cycles/{id}/direct-applications")
+                        .get(direct_applications::list)
+                        .post(direct_applications::create),
+                )
+                .route(
+                    "/direct-applications/{id}/accept",
+                    web::post().to(direct_applications::accept),
+                )
+                .route(
+                    "/direct-applications/{id}/reject",
+                    web::post().to(direct_applications::reject),
+                )
+                .route("/placements", web::get().to(placements::list))
+                .route("/placements/{id}", web::get().to(placements::get))
+                .route(
+                    "/placements/{id}/confirm",
+                    web::post().to(placements::confirm),
+                )
+                .route(
+                    "/placements/{id}/decline",
+                    web::post().to(placements::decline),
+                )
+                .route(
+                    "/placements/{id}/withdraw",
+                    web::post().to(placements::withdraw),
+                )
+                .route(
+                    "/placements/{id}/complete",
+                    web::post().to(placements::complete),
+                ),
         );
 }
 

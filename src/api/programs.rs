@@ -5,10 +5,10 @@ use crate::db::schema::programs;
 use crate::dispatch;
 use crate::domain::validate;
 use crate::domain::ProgramId;
+use crate::domain::Timestamp;
 use crate::error::ApiError;
 use crate::startup::AppState;
 use actix_web::{web, HttpResponse};
-use crate::domain::Timestamp;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -64,7 +64,9 @@ pub async fn list(
             }))
         })
         .await?;
-    Ok(web::Json(page.page(rows.into_iter().map(Into::into).collect(), total)))
+    Ok(web::Json(
+        page.page(rows.into_iter().map(Into::into).collect(), total),
+    ))
 }
 
 /// Adds a degree program (alliance admin).
@@ -92,9 +94,14 @@ pub async fn create(
                 .count()
                 .get_result(c))?;
             if taken > 0 {
-                return Err(ApiError::Conflict(format!("a program with code {} exists", row.code)));
+                return Err(ApiError::Conflict(format!(
+                    "a program with code {} exists",
+                    row.code
+                )));
             }
-            dispatch!(conn, |c| diesel::insert_into(programs::table).values(&row).execute(c))?;
+            dispatch!(conn, |c| diesel::insert_into(programs::table)
+                .values(&row)
+                .execute(c))?;
             Ok(row)
         })
         .await?;

@@ -62,14 +62,21 @@ pub struct NewStudent {
     #[validate(custom(function = "validate::student_number"))]
     pub student_number: String,
     /// In any script.
-    #[validate(length(max = 100, message = "must have at most 100 characters"), custom(function = "validate::not_blank"))]
+    #[validate(
+        length(max = 100, message = "must have at most 100 characters"),
+        custom(function = "validate::not_blank")
+    )]
     pub name: String,
     #[validate(email(message = "must be an email address"), length(max = 254))]
     pub email: String,
     /// Program code (`0854`) or id.
     #[validate(length(min = 1, max = 64, message = "is required"))]
     pub program_code: String,
-    #[validate(range(min = 2000, max = 2100, message = "must be a year between 2000 and 2100"))]
+    #[validate(range(
+        min = 2000,
+        max = 2100,
+        message = "must be a year between 2000 and 2100"
+    ))]
     pub cohort_year: i32,
     #[validate(range(min = 0.0, max = 100.0, message = "must be between 0 and 100"))]
     pub score: Option<f64>,
@@ -83,12 +90,19 @@ pub struct NewStudent {
 pub struct StudentPatch {
     #[validate(custom(function = "validate::student_number"))]
     pub student_number: Option<String>,
-    #[validate(length(max = 100, message = "must have at most 100 characters"), custom(function = "validate::not_blank"))]
+    #[validate(
+        length(max = 100, message = "must have at most 100 characters"),
+        custom(function = "validate::not_blank")
+    )]
     pub name: Option<String>,
     #[validate(email(message = "must be an email address"), length(max = 254))]
     pub email: Option<String>,
     pub program_code: Option<String>,
-    #[validate(range(min = 2000, max = 2100, message = "must be a year between 2000 and 2100"))]
+    #[validate(range(
+        min = 2000,
+        max = 2100,
+        message = "must be a year between 2000 and 2100"
+    ))]
     pub cohort_year: Option<i32>,
     /// A number from 0 to 100, or null to clear it.
     #[serde(default, deserialize_with = "double_option")]
@@ -124,7 +138,10 @@ struct Enrolment {
 }
 
 /// Decides the university a new student belongs to, within the caller's scope.
-fn university_for(caller: &Caller, requested: Option<UniversityId>) -> Result<UniversityId, FieldError> {
+fn university_for(
+    caller: &Caller,
+    requested: Option<UniversityId>,
+) -> Result<UniversityId, FieldError> {
     match (caller.university_scope(), requested) {
         (Ok(None), Some(id)) => Ok(id),
         (Ok(None), None) => Err(FieldError::new("university_id", "is required")),
@@ -189,16 +206,27 @@ fn choose_password(given: Option<&str>) -> (String, Option<String>) {
 }
 
 /// Problems that only the database can reveal: taken emails and student numbers.
-fn clashes(conn: &mut DbConn, student: &Student, except: Option<StudentId>) -> Result<Vec<FieldError>, ApiError> {
+fn clashes(
+    conn: &mut DbConn,
+    student: &Student,
+    except: Option<StudentId>,
+) -> Result<Vec<FieldError>, ApiError> {
     let mut errors = Vec::new();
     let email_owner: Option<UserId> = dispatch!(conn, |c| users::table
         .filter(users::email.eq(&student.email))
-        .filter(users::student_id.is_null().or(users::student_id.ne(except.unwrap_or(StudentId(uuid::Uuid::nil())))))
+        .filter(
+            users::student_id
+                .is_null()
+                .or(users::student_id.ne(except.unwrap_or(StudentId(uuid::Uuid::nil()))))
+        )
         .select(users::id)
         .first(c)
         .optional())?;
     if email_owner.is_some() {
-        errors.push(FieldError::new("email", "is already used by another account"));
+        errors.push(FieldError::new(
+            "email",
+            "is already used by another account",
+        ));
     }
     let number_owner: Option<StudentId> = dispatch!(conn, |c| students::table
         .filter(students::university_id.eq(student.university_id))
@@ -207,7 +235,10 @@ fn clashes(conn: &mut DbConn, student: &Student, except: Option<StudentId>) -> R
         .first(c)
         .optional())?;
     if number_owner.is_some() && number_owner != except {
-        errors.push(FieldError::new("student_number", "is already used at this university"));
+        errors.push(FieldError::new(
+            "student_number",
+            "is already used at this university",
+        ));
     }
     Ok(errors)
 }
@@ -217,8 +248,12 @@ fn insert_enrolments(conn: &mut DbConn, enrolments: &[Enrolment]) -> Result<(), 
         let students_rows: Vec<&Student> = chunk.iter().map(|e| &e.student).collect();
         let user_rows: Vec<&User> = chunk.iter().map(|e| &e.user).collect();
         dispatch!(conn, |c| {
-            diesel::insert_into(students::table).values(students_rows).execute(c)?;
-            diesel::insert_into(users::table).values(user_rows).execute(c)
+            diesel::insert_into(students::table)
+                .values(students_rows)
+                .execute(c)?;
+            diesel::insert_into(users::table)
+                .values(user_rows)
+                .execute(c)
         })?;
     }
     Ok(())
@@ -261,7 +296,9 @@ pub async fn list(
     let scope = caller.university_scope()?;
     let university = match (scope, filters.university) {
         (Some(own), Some(asked)) if own != asked => {
-            return Err(ApiError::Forbidden("a university admin sees its own students only".into()))
+            return Err(ApiError::Forbidden(
+                "a university admin sees its own students only".into(),
+            ))
         }
         (Some(own), _) => Some(own),
         (None, asked) => asked,
@@ -272,7 +309,9 @@ pub async fn list(
             let program = match &filters.program {
                 Some(reference) => Some(
                     lookup::program_by_ref(conn, reference)?
-                        .ok_or_else(|| ApiError::BadRequest(format!("unknown program `{reference}`")))?
+                        .ok_or_else(|| {
+                            ApiError::BadRequest(format!("unknown program `{reference}`"))
+                        })?
                         .id,
                 ),
                 None => None,
@@ -308,7 +347,10 @@ pub async fn list(
                     .load(c)?;
                 (rows, total)
             });
-            let items = rows.into_iter().map(|(row, code)| StudentView::new(row, code)).collect();
+            let items = rows
+                .into_iter()
+                .map(|(row, code)| StudentView::new(row, code))
+                .collect();
             Ok((items, total))
         })
         .await?;
@@ -346,10 +388,11 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     caller.university_scope()?;
     let request = body.0;
-    let university_id = university_for(&caller, request.university_id).map_err(|e| match e.message.as_str() {
-        "is required" => ApiError::invalid_fields(vec![e]),
-        _ => ApiError::Forbidden(e.message),
-    })?;
+    let university_id =
+        university_for(&caller, request.university_id).map_err(|e| match e.message.as_str() {
+            "is required" => ApiError::invalid_fields(vec![e]),
+            _ => ApiError::Forbidden(e.message),
+        })?;
     let (password_text, generated) = choose_password(request.password.as_deref());
     let password_hash = web::block(move || password::hash(&password_text))
         .await?
@@ -430,7 +473,9 @@ pub async fn update(
                 updated_at: Some(Timestamp::now()),
             };
             dispatch!(conn, |c| {
-                diesel::update(students::table.find(id)).set(&changes).execute(c)?;
+                diesel::update(students::table.find(id))
+                    .set(&changes)
+                    .execute(c)?;
                 if let Some(email) = &changes.email {
                     diesel::update(users::table.filter(users::student_id.eq(id)))
                         .set(users::email.eq(email))
@@ -464,7 +509,8 @@ fn blank_to_none(value: Option<String>) -> Option<String> {
 
 /// Turns one CSV row into a request, or the errors of that row.
 fn parse_row(row: ImportRow, line: u64) -> Result<NewStudent, Vec<FieldError>> {
-    let at = |field: &str, message: String| FieldError::new(format!("row {line}: {field}"), message);
+    let at =
+        |field: &str, message: String| FieldError::new(format!("row {line}: {field}"), message);
     let mut errors = Vec::new();
     let university_id = match blank_to_none(row.university_id) {
         Some(text) => match text.parse::<UniversityId>() {
@@ -536,7 +582,9 @@ pub async fn import(
         return Err(ApiError::BadRequest("the body must be text/csv".into()));
     }
     let text = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&body);
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text);
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text);
     let mut requests = Vec::new();
     let mut errors = Vec::new();
     for record in reader.deserialize::<ImportRow>() {
@@ -550,7 +598,10 @@ pub async fn import(
             }
             Err(error) => {
                 let line = error.position().map(|p| p.line()).unwrap_or(0);
-                errors.push(vec![FieldError::new(format!("row {line}"), error.to_string())]);
+                errors.push(vec![FieldError::new(
+                    format!("row {line}"),
+                    error.to_string(),
+                )]);
             }
         }
     }
@@ -565,7 +616,10 @@ pub async fn import(
         match university_for(&caller, request.university_id) {
             Ok(university) => {
                 if !seen_emails.insert(validate::normalise_email(&request.email)) {
-                    errors.push(FieldError::new(format!("row {line}: email"), "appears twice in the file"));
+                    errors.push(FieldError::new(
+                        format!("row {line}: email"),
+                        "appears twice in the file",
+                    ));
                 }
                 if !seen_numbers.insert((university, request.student_number.clone())) {
                     errors.push(FieldError::new(
@@ -575,15 +629,22 @@ pub async fn import(
                 }
                 rows.push((line, university, request));
             }
-            Err(e) => errors.push(FieldError::new(format!("row {line}: {}", e.field), e.message)),
+            Err(e) => errors.push(FieldError::new(
+                format!("row {line}: {}", e.field),
+                e.message,
+            )),
         }
     }
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }
-    let passwords: Vec<(String, Option<String>)> =
-        rows.iter().map(|(_, _, r)| choose_password(r.password.as_deref())).collect();
-    let hashes = web::block(move || hash_all(passwords)).await?.map_err(ApiError::Internal)?;
+    let passwords: Vec<(String, Option<String>)> = rows
+        .iter()
+        .map(|(_, _, r)| choose_password(r.password.as_deref()))
+        .collect();
+    let hashes = web::block(move || hash_all(passwords))
+        .await?
+        .map_err(ApiError::Internal)?;
     let result = state
         .db
         .write(move |conn| {
@@ -601,7 +662,10 @@ pub async fn import(
                     }
                 };
                 if !known_university {
-                    errors.push(FieldError::new(format!("row {line}: university_id"), "no such university"));
+                    errors.push(FieldError::new(
+                        format!("row {line}: university_id"),
+                        "no such university",
+                    ));
                     continue;
                 }
                 let code = request.program_code.clone();
@@ -618,7 +682,10 @@ pub async fn import(
                 };
                 let enrolment = enrol(request, university, program, hash, generated);
                 for clash in clashes(conn, &enrolment.student, None)? {
-                    errors.push(FieldError::new(format!("row {line}: {}", clash.field), clash.message));
+                    errors.push(FieldError::new(
+                        format!("row {line}: {}", clash.field),
+                        clash.message,
+                    ));
                 }
                 enrolments.push(enrolment);
             }
@@ -644,8 +711,12 @@ pub async fn import(
 }
 
 /// Hashes passwords on every core; returns each hash with the generated text, if any.
-fn hash_all(passwords: Vec<(String, Option<String>)>) -> anyhow::Result<Vec<(String, Option<String>)>> {
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+fn hash_all(
+    passwords: Vec<(String, Option<String>)>,
+) -> anyhow::Result<Vec<(String, Option<String>)>> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let chunk_size = passwords.len().div_ceil(workers).max(1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = passwords
@@ -654,7 +725,9 @@ fn hash_all(passwords: Vec<(String, Option<String>)>) -> anyhow::Result<Vec<(Str
                 scope.spawn(move || {
                     chunk
                         .iter()
-                        .map(|(text, generated)| password::hash(text).map(|hash| (hash, generated.clone())))
+                        .map(|(text, generated)| {
+                            password::hash(text).map(|hash| (hash, generated.clone()))
+                        })
                         .collect::<anyhow::Result<Vec<_>>>()
                 })
             })

@@ -4,12 +4,12 @@ use crate::db::models::University;
 use crate::db::schema::universities;
 use crate::dispatch;
 use crate::domain::validate;
+use crate::domain::Timestamp;
 use crate::domain::UniversityId;
 use crate::error::ApiError;
 use crate::startup::AppState;
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
-use crate::domain::Timestamp;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -69,7 +69,9 @@ pub async fn list(
             }))
         })
         .await?;
-    Ok(web::Json(page.page(rows.into_iter().map(Into::into).collect(), total)))
+    Ok(web::Json(
+        page.page(rows.into_iter().map(Into::into).collect(), total),
+    ))
 }
 
 /// Adds a member university (alliance admin).
@@ -99,9 +101,14 @@ pub async fn create(
                 .count()
                 .get_result(c))?;
             if taken > 0 {
-                return Err(ApiError::Conflict(format!("a university with code {} exists", row.code)));
+                return Err(ApiError::Conflict(format!(
+                    "a university with code {} exists",
+                    row.code
+                )));
             }
-            dispatch!(conn, |c| diesel::insert_into(universities::table).values(&row).execute(c))?;
+            dispatch!(conn, |c| diesel::insert_into(universities::table)
+                .values(&row)
+                .execute(c))?;
             Ok(row)
         })
         .await?;

@@ -1,12 +1,12 @@
 use super::token;
 use crate::db::schema::{api_tokens, users};
 use crate::dispatch;
+use crate::domain::Timestamp;
 use crate::domain::{BaseId, Role, StudentId, TokenId, UniversityId, UserId};
 use crate::error::ApiError;
 use crate::startup::AppState;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
-use crate::domain::Timestamp;
 use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
 
@@ -45,15 +45,24 @@ impl FromRequest for Caller {
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
-            let header = header.ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))?;
+            let state = state
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
+            let header = header
+                .ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))?;
             let presented = header
                 .strip_prefix("Bearer ")
                 .map(str::trim)
                 .filter(|token| !token.is_empty())
-                .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
+                .ok_or_else(|| {
+                    ApiError::Unauthorized(
+                        "the Authorization header must be `Bearer <token>`".into(),
+                    )
+                })?;
             let fingerprint = token::fingerprint(presented);
-            state.db.read(move |conn| Caller::find_by_token(conn, &fingerprint)).await
+            state
+                .db
+                .read(move |conn| Caller::find_by_token(conn, &fingerprint))
+                .await
         })
     }
 }
@@ -77,7 +86,9 @@ impl Caller {
             ))
             .first(c)
             .optional())?;
-        let row = row.ok_or_else(|| ApiError::Unauthorized("the token is unknown, expired or revoked".into()))?;
+        let row = row.ok_or_else(|| {
+            ApiError::Unauthorized("the token is unknown, expired or revoked".into())
+        })?;
         let role = row
             .role
             .parse()
@@ -107,7 +118,10 @@ impl Caller {
         if allowed.contains(&self.role) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!("a {} may not do this", self.role)))
+            Err(ApiError::Forbidden(format!(
+                "a {} may not do this",
+                self.role
+            )))
         }
     }
 
@@ -147,7 +161,10 @@ impl Caller {
                 .university_id
                 .map(Some)
                 .ok_or_else(|| ApiError::Forbidden("this account has no university".into())),
-            _ => Err(ApiError::Forbidden(format!("a {} may not do this", self.role))),
+            _ => Err(ApiError::Forbidden(format!(
+                "a {} may not do this",
+                self.role
+            ))),
         }
     }
 }

@@ -205,7 +205,9 @@ where
 {
     match conn {
         DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(&mut **c)?,
-        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")?,
+        DbConn::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")?
+        }
     }
     let outcome = work(conn);
     finish_transaction(conn, outcome.is_ok())?;
@@ -219,9 +221,10 @@ where
     E: From<diesel::result::Error>,
 {
     match conn {
-        DbConn::Pg(c) => {
-            AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")?
-        }
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction_sql(
+            &mut **c,
+            "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        )?,
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction(&mut **c)?,
     }
     let outcome = work(conn);

@@ -71,6 +71,7 @@ pub struct Cycle {
     pub max_preferences: i32,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
+    pub inputs_version: i64,
     pub inputs_changed_at: Timestamp,
     pub published_run_id: Option<MatchRunId>,
     pub created_at: Timestamp,
@@ -86,7 +87,6 @@ pub struct CycleChanges {
     pub max_preferences: Option<i32>,
     pub starts_on: Option<NaiveDate>,
     pub ends_on: Option<NaiveDate>,
-    pub inputs_changed_at: Option<Timestamp>,
     pub updated_at: Option<Timestamp>,
 }
 
@@ -167,4 +167,87 @@ pub struct PreferenceRow {
     pub application_id: ApplicationId,
     pub position: i32,
     pub base_id: BaseId,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = base_rankings)]
+pub struct RankingRow {
+    pub cycle_id: CycleId,
+    pub base_id: BaseId,
+    pub student_id: StudentId,
+    pub position: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = match_runs)]
+pub struct MatchRunRow {
+    pub id: MatchRunId,
+    pub cycle_id: CycleId,
+    pub seed: i64,
+    pub status: String,
+    pub inputs_version: i64,
+    pub applicants: i32,
+    pub matched: i32,
+    pub unmatched: i32,
+    pub seats: i32,
+    pub stats: String,
+    pub load_ms: f64,
+    pub engine_ms: f64,
+    pub store_ms: f64,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
+    pub published_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = match_assignments)]
+pub struct AssignmentRow {
+    pub run_id: MatchRunId,
+    pub student_id: StudentId,
+    pub base_id: Option<BaseId>,
+    pub choice_rank: Option<i32>,
+    /// Why the student did not get a base it listed higher, as JSON.
+    pub unmatched_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = placements)]
+pub struct PlacementRow {
+    pub id: PlacementId,
+    pub cycle_id: CycleId,
+    pub student_id: StudentId,
+    pub base_id: BaseId,
+    pub status: String,
+    pub source: String,
+    pub run_id: Option<MatchRunId>,
+    pub decline_reason: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = placement_events)]
+pub struct PlacementEventRow {
+    pub id: PlacementEventId,
+    pub placement_id: PlacementId,
+    pub at: Timestamp,
+    pub actor_user_id: Option<UserId>,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = direct_applications)]
+pub struct DirectApplicationRow {
+    pub id: DirectApplicationId,
+    pub cycle_id: CycleId,
+    pub student_id: StudentId,
+    pub base_id: BaseId,
+    pub status: String,
+    pub placement_id: Option<PlacementId>,
+    pub decided_by: Option<UserId>,
+    pub decided_at: Option<Timestamp>,
+    pub reason: Option<String>,
+    pub created_at: Timestamp,
 }

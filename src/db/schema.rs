@@ -61,6 +61,7 @@ diesel::table! {
         max_preferences -> Integer,
         starts_on -> Date,
         ends_on -> Date,
+        inputs_version -> BigInt,
         inputs_changed_at -> Instant,
         published_run_id -> Nullable<DbUuid>,
         created_at -> Instant,
@@ -166,7 +167,7 @@ diesel::table! {
         cycle_id -> DbUuid,
         seed -> BigInt,
         status -> Text,
-        inputs_as_of -> Instant,
+        inputs_version -> BigInt,
         applicants -> Integer,
         matched -> Integer,
         unmatched -> Integer,
@@ -292,6 +293,7 @@ diesel::joinable!(placements -> students (student_id));
 diesel::joinable!(placements -> bases (base_id));
 diesel::joinable!(placements -> cycles (cycle_id));
 diesel::joinable!(placement_events -> placements (placement_id));
+diesel::joinable!(direct_applications -> students (student_id));
 diesel::joinable!(email_attempts -> email_outbox (email_id));
 
 diesel::allow_tables_to_appear_in_same_query!(

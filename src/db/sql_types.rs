@@ -63,6 +63,8 @@ impl ToSql<Instant, Sqlite> for Timestamp {
 impl FromSql<Instant, Sqlite> for Timestamp {
     fn from_sql(value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
         let text = <String as FromSql<Text, Sqlite>>::from_sql(value)?;
-        Ok(Timestamp(DateTime::parse_from_rfc3339(&text)?.with_timezone(&Utc)))
+        Ok(Timestamp(
+            DateTime::parse_from_rfc3339(&text)?.with_timezone(&Utc),
+        ))
     }
 }

@@ -4,7 +4,9 @@ use std::str::FromStr;
 use utoipa::ToSchema;
 
 /// What a user is to placemat; the scope of each role is enforced in `auth::Caller`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
 #[clap(rename_all = "snake_case")]
 pub enum Role {

@@ -5,8 +5,19 @@ use std::ops::{Add, Deref, Sub};
 
 /// An instant in UTC, as stored (`timestamptz` on PostgreSQL) and shown (RFC 3339).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-    diesel::expression::AsExpression, diesel::deserialize::FromSqlRow, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+    utoipa::ToSchema,
 )]
 #[serde(transparent)]
 #[diesel(sql_type = crate::db::sql_types::Instant)]

@@ -17,7 +17,10 @@ pub fn not_blank(value: &str) -> Result<(), ValidationError> {
 
 /// A short code of letters and digits, such as `USST` or `0854`.
 pub fn code(value: &str) -> Result<(), ValidationError> {
-    let ok = (2..=16).contains(&value.len()) && value.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-');
+    let ok = (2..=16).contains(&value.len())
+        && value
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-');
     if !ok {
         return Err(failure("code", "must be 2 to 16 letters, digits or dashes"));
     }
@@ -26,9 +29,15 @@ pub fn code(value: &str) -> Result<(), ValidationError> {
 
 /// A student number: letters, digits and dashes.
 pub fn student_number(value: &str) -> Result<(), ValidationError> {
-    let ok = (1..=32).contains(&value.len()) && value.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-');
+    let ok = (1..=32).contains(&value.len())
+        && value
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-');
     if !ok {
-        return Err(failure("student_number", "must be 1 to 32 letters, digits or dashes"));
+        return Err(failure(
+            "student_number",
+            "must be 1 to 32 letters, digits or dashes",
+        ));
     }
     Ok(())
 }

@@ -22,7 +22,11 @@ async fn an_admin_logs_in_sees_itself_and_logs_out() {
     assert_eq!(me["email"], "admin@alliance.test");
     assert_eq!(me["role"], "alliance_admin");
 
-    let logout = app.request(Method::POST, "/api/v1/auth/logout", Some(token)).send().await.expect("sent");
+    let logout = app
+        .request(Method::POST, "/api/v1/auth/logout", Some(token))
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
     expect_problem(app.get("/api/v1/me", token).await, StatusCode::UNAUTHORIZED).await;
 }
@@ -34,7 +38,13 @@ async fn wrong_credentials_are_refused_alike() {
         json!({"email": "admin@alliance.test", "password": "not the password"}),
         json!({"email": "nobody@alliance.test", "password": PASSWORD}),
     ] {
-        let response = app.client.post(app.url("/api/v1/auth/login")).json(&body).send().await.expect("sent");
+        let response = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
+            .json(&body)
+            .send()
+            .await
+            .expect("sent");
         let problem = expect_problem(response, StatusCode::UNAUTHORIZED).await;
         assert_eq!(problem["detail"], "wrong email or password");
     }
@@ -52,10 +62,23 @@ async fn wrong_credentials_are_refused_alike() {
 #[tokio::test]
 async fn requests_without_a_valid_token_are_refused() {
     let app = spawn_app().await;
-    let none = app.request(Method::GET, "/api/v1/me", None).send().await.expect("sent");
-    assert_eq!(none.headers().get("www-authenticate").and_then(|v| v.to_str().ok()), Some("Bearer"));
+    let none = app
+        .request(Method::GET, "/api/v1/me", None)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        none.headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer")
+    );
     expect_problem(none, StatusCode::UNAUTHORIZED).await;
-    expect_problem(app.get("/api/v1/me", "made-up-token").await, StatusCode::UNAUTHORIZED).await;
+    expect_problem(
+        app.get("/api/v1/me", "made-up-token").await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
     let basic = app
         .client
         .get(app.url("/api/v1/me"))
@@ -69,7 +92,11 @@ async fn requests_without_a_valid_token_are_refused() {
 #[tokio::test]
 async fn an_expired_token_is_refused() {
     let app = spawn_app_with(|config| config.token_ttl_minutes = 0).await;
-    expect_problem(app.get("/api/v1/me", &app.admin).await, StatusCode::UNAUTHORIZED).await;
+    expect_problem(
+        app.get("/api/v1/me", &app.admin).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -77,10 +104,16 @@ async fn each_role_sees_its_own_scope_in_me() {
     let app = spawn_app().await;
     let university = app.create_university("USST").await;
     app.create_program("0854").await;
-    let base = app.create_base("Lingang Lab", "Shanghai", &university, &["0854"]).await;
+    let base = app
+        .create_base("Lingang Lab", "Shanghai", &university, &["0854"])
+        .await;
     let officer = app.staff(Role::UniversityAdmin, Some("USST"), None).await;
-    let coordinator = app.staff(Role::BaseCoordinator, None, Some(id(&base))).await;
-    let (student, student_token) = app.create_student(&university, "S1", "李雷", "0854", None).await;
+    let coordinator = app
+        .staff(Role::BaseCoordinator, None, Some(id(&base)))
+        .await;
+    let (student, student_token) = app
+        .create_student(&university, "S1", "李雷", "0854", None)
+        .await;
 
     let me = expect_json(app.get("/api/v1/me", &officer).await, StatusCode::OK).await;
     assert_eq!(me["role"], "university_admin");

@@ -20,6 +20,7 @@ pub struct TestApp {
     pub db: Database,
     pub mail_dir: PathBuf,
     pub admin: String,
+    pub config: Config,
     _workdir: TempDir,
     postgres: Option<(String, String)>,
 }
@@ -37,7 +38,8 @@ pub fn fresh_database(workdir: &TempDir) -> (String, Option<(String, String)>) {
     match postgres_server() {
         Some(server) => {
             let name = format!("placemat_test_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = diesel::PgConnection::establish(&server).expect("connect to the PostgreSQL server");
+            let mut admin =
+                diesel::PgConnection::establish(&server).expect("connect to the PostgreSQL server");
             diesel::sql_query(format!("CREATE DATABASE {name}"))
                 .execute(&mut admin)
                 .expect("create a test database");
@@ -68,13 +70,22 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         ..Config::default()
     };
     adjust(&mut config);
-    let app = Application::build(config).await.expect("the application starts");
+    let app = Application::build(config.clone())
+        .await
+        .expect("the application starts");
     let port = app.port();
     let db = app.database().clone();
     tokio::spawn(app.run_until_stopped());
     let admin_db = db.clone();
     tokio::task::spawn_blocking(move || {
-        placemat::cli::create_user(&admin_db, Role::AllianceAdmin, "admin@alliance.test", PASSWORD, None, None)
+        placemat::cli::create_user(
+            &admin_db,
+            Role::AllianceAdmin,
+            "admin@alliance.test",
+            PASSWORD,
+            None,
+            None,
+        )
     })
     .await
     .expect("joins")
@@ -88,6 +99,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         db,
         mail_dir,
         admin: String::new(),
+        config,
         _workdir: workdir,
         postgres,
     };
@@ -100,7 +112,9 @@ impl Drop for TestApp {
         if let Some((server, name)) = self.postgres.take() {
             std::thread::spawn(move || {
                 if let Ok(mut admin) = diesel::PgConnection::establish(&server) {
-                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
+                    let _ =
+                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut admin);
                 }
             });
         }
@@ -108,6 +122,17 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// Starts a second instance on the same database, as behind a load balancer; answers
+    /// its address.
+    pub async fn sibling(&self) -> String {
+        let app = Application::build(self.config.clone())
+            .await
+            .expect("the second instance starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -121,7 +146,10 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Response {
-        self.request(Method::GET, path, Some(token)).send().await.expect("request sent")
+        self.request(Method::GET, path, Some(token))
+            .send()
+            .await
+            .expect("request sent")
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
@@ -178,19 +206,33 @@ impl TestApp {
 
     pub async fn create_university(&self, code: &str) -> Value {
         let response = self
-            .post("/api/v1/universities", &self.admin, json!({"code": code, "name": format!("University {code}")}))
+            .post(
+                "/api/v1/universities",
+                &self.admin,
+                json!({"code": code, "name": format!("University {code}")}),
+            )
             .await;
         expect_json(response, StatusCode::CREATED).await
     }
 
     pub async fn create_program(&self, code: &str) -> Value {
         let response = self
-            .post("/api/v1/programs", &self.admin, json!({"code": code, "name": format!("Program {code}")}))
+            .post(
+                "/api/v1/programs",
+                &self.admin,
+                json!({"code": code, "name": format!("Program {code}")}),
+            )
             .await;
         expect_json(response, StatusCode::CREATED).await
     }
 
-    pub async fn create_base(&self, name: &str, city: &str, host: &Value, programs: &[&str]) -> Value {
+    pub async fn create_base(
+        &self,
+        name: &str,
+        city: &str,
+        host: &Value,
+        programs: &[&str],
+    ) -> Value {
         let response = self
             .post(
                 "/api/v1/bases",
@@ -235,7 +277,14 @@ impl TestApp {
     }
 
     /// Adds a student as the alliance admin and answers the student and its token.
-    pub async fn create_student(&self, university: &Value, number: &str, name: &str, program: &str, score: Option<f64>) -> (Value, String) {
+    pub async fn create_student(
+        &self,
+        university: &Value,
+        number: &str,
+        name: &str,
+        program: &str,
+        score: Option<f64>,
+    ) -> (Value, String) {
         let email = format!("{number}@students.test");
         let response = self
             .post(
@@ -280,7 +329,10 @@ pub async fn expect_problem(response: Response, status: StatusCode) -> Value {
         .unwrap_or("")
         .to_owned();
     let body = expect_json(response, status).await;
-    assert_eq!(content_type, "application/problem+json", "problem content type; body: {body}");
+    assert_eq!(
+        content_type, "application/problem+json",
+        "problem content type; body: {body}"
+    );
     assert_eq!(body["status"], status.as_u16(), "problem status field");
     assert!(body["title"].is_string() && body["detail"].is_string() && body["type"].is_string());
     body

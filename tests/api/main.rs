@@ -1,8 +1,12 @@
 //! The API, told as its users' stories: one test binary, a real server per test.
 
+mod applications;
 mod auth;
 mod helpers;
+mod matching;
 mod migrations;
 mod operations;
+mod placements;
 mod reference_data;
+mod second_round;
 mod students;

@@ -16,11 +16,15 @@ async fn alliance(app: &TestApp) -> Alliance {
     let ujs = app.create_university("UJS").await;
     app.create_program("0854").await;
     app.create_program("0860").await;
-    let base = app.create_base("Lingang Lab", "Shanghai", &usst, &["0854"]).await;
+    let base = app
+        .create_base("Lingang Lab", "Shanghai", &usst, &["0854"])
+        .await;
     Alliance {
         usst_officer: app.staff(Role::UniversityAdmin, Some("USST"), None).await,
         ujs_officer: app.staff(Role::UniversityAdmin, Some("UJS"), None).await,
-        coordinator: app.staff(Role::BaseCoordinator, None, Some(id(&base))).await,
+        coordinator: app
+            .staff(Role::BaseCoordinator, None, Some(id(&base)))
+            .await,
         usst,
         ujs,
     }
@@ -48,47 +52,97 @@ async fn a_placement_officer_adds_a_student_who_can_then_sign_in() {
         )
         .await;
     let student = expect_json(response, StatusCode::CREATED).await;
-    assert_eq!(student["university_id"], alliance.usst["id"], "defaults to the officer's university");
+    assert_eq!(
+        student["university_id"], alliance.usst["id"],
+        "defaults to the officer's university"
+    );
     assert_eq!(student["name"], "欧阳娜娜");
     assert_eq!(student["email"], "nana@students.test");
     assert_eq!(student["program_code"], "0854");
-    let password = student["initial_password"].as_str().expect("a generated password, shown once");
+    let password = student["initial_password"]
+        .as_str()
+        .expect("a generated password, shown once");
 
     let token = app.login("nana@students.test", password).await;
     let me = expect_json(app.get("/api/v1/me", &token).await, StatusCode::OK).await;
     assert_eq!(me["student_id"], student["id"]);
-    let own = expect_json(app.get(&format!("/api/v1/students/{}", id(&student)), &token).await, StatusCode::OK).await;
-    assert!(own.get("initial_password").is_none(), "the password is never shown again");
+    let own = expect_json(
+        app.get(&format!("/api/v1/students/{}", id(&student)), &token)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(
+        own.get("initial_password").is_none(),
+        "the password is never shown again"
+    );
 }
 
 #[tokio::test]
 async fn students_are_seen_and_changed_only_within_their_university() {
     let app = spawn_app().await;
     let alliance = alliance(&app).await;
-    let (usst_student, usst_token) = app.create_student(&alliance.usst, "U1", "Li Lei", "0854", Some(70.0)).await;
-    let (ujs_student, ujs_token) = app.create_student(&alliance.ujs, "J1", "Han Meimei", "0860", None).await;
+    let (usst_student, usst_token) = app
+        .create_student(&alliance.usst, "U1", "Li Lei", "0854", Some(70.0))
+        .await;
+    let (ujs_student, ujs_token) = app
+        .create_student(&alliance.ujs, "J1", "Han Meimei", "0860", None)
+        .await;
     let usst_path = format!("/api/v1/students/{}", id(&usst_student));
 
-    let listing = expect_json(app.get("/api/v1/students", &alliance.usst_officer).await, StatusCode::OK).await;
+    let listing = expect_json(
+        app.get("/api/v1/students", &alliance.usst_officer).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(listing["total"], 1);
     assert_eq!(listing["items"][0]["id"], usst_student["id"]);
-    let all = expect_json(app.get("/api/v1/students", &app.admin).await, StatusCode::OK).await;
+    let all = expect_json(
+        app.get("/api/v1/students", &app.admin).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(all["total"], 2);
-    let filtered = expect_json(app.get("/api/v1/students?program=0860&q=Han", &app.admin).await, StatusCode::OK).await;
+    let filtered = expect_json(
+        app.get("/api/v1/students?program=0860&q=Han", &app.admin)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(filtered["total"], 1);
     assert_eq!(filtered["items"][0]["id"], ujs_student["id"]);
 
-    expect_problem(app.get(&usst_path, &alliance.ujs_officer).await, StatusCode::NOT_FOUND).await;
-    expect_problem(app.get(&usst_path, &ujs_token).await, StatusCode::NOT_FOUND).await;
-    expect_problem(app.get(&usst_path, &alliance.coordinator).await, StatusCode::FORBIDDEN).await;
     expect_problem(
-        app.get(&format!("/api/v1/students?university={}", id(&alliance.ujs)), &alliance.usst_officer).await,
+        app.get(&usst_path, &alliance.ujs_officer).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    expect_problem(app.get(&usst_path, &ujs_token).await, StatusCode::NOT_FOUND).await;
+    expect_problem(
+        app.get(&usst_path, &alliance.coordinator).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    expect_problem(
+        app.get(
+            &format!("/api/v1/students?university={}", id(&alliance.ujs)),
+            &alliance.usst_officer,
+        )
+        .await,
         StatusCode::FORBIDDEN,
     )
     .await;
     for token in [&alliance.coordinator, &usst_token] {
-        expect_problem(app.get("/api/v1/students", token).await, StatusCode::FORBIDDEN).await;
-        expect_problem(app.patch(&usst_path, token, json!({"name": "X"})).await, StatusCode::FORBIDDEN).await;
+        expect_problem(
+            app.get("/api/v1/students", token).await,
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+        expect_problem(
+            app.patch(&usst_path, token, json!({"name": "X"})).await,
+            StatusCode::FORBIDDEN,
+        )
+        .await;
         expect_problem(
             app.post(
                 "/api/v1/students",
@@ -100,7 +154,12 @@ async fn students_are_seen_and_changed_only_within_their_university() {
         )
         .await;
     }
-    expect_problem(app.patch(&usst_path, &alliance.ujs_officer, json!({"name": "X"})).await, StatusCode::NOT_FOUND).await;
+    expect_problem(
+        app.patch(&usst_path, &alliance.ujs_officer, json!({"name": "X"}))
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     expect_problem(
         app.post(
             "/api/v1/students",
@@ -114,14 +173,27 @@ async fn students_are_seen_and_changed_only_within_their_university() {
     .await;
 
     let changed = expect_json(
-        app.patch(&usst_path, &alliance.usst_officer, json!({"name": "李雷", "score": null, "email": "lilei@students.test"})).await,
+        app.patch(
+            &usst_path,
+            &alliance.usst_officer,
+            json!({"name": "李雷", "score": null, "email": "lilei@students.test"}),
+        )
+        .await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(changed["name"], "李雷");
     assert_eq!(changed["score"], Value::Null);
     app.login("lilei@students.test", PASSWORD).await;
-    let unchanged = expect_json(app.get(&format!("/api/v1/students/{}", id(&ujs_student)), &app.admin).await, StatusCode::OK).await;
+    let unchanged = expect_json(
+        app.get(
+            &format!("/api/v1/students/{}", id(&ujs_student)),
+            &app.admin,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(unchanged["name"], "Han Meimei");
 }
 
@@ -129,7 +201,8 @@ async fn students_are_seen_and_changed_only_within_their_university() {
 async fn bad_students_are_refused_with_the_fields_at_fault() {
     let app = spawn_app().await;
     let alliance = alliance(&app).await;
-    app.create_student(&alliance.usst, "U1", "Li Lei", "0854", None).await;
+    app.create_student(&alliance.usst, "U1", "Li Lei", "0854", None)
+        .await;
     let problem = expect_problem(
         app.post(
             "/api/v1/students",
@@ -141,7 +214,10 @@ async fn bad_students_are_refused_with_the_fields_at_fault() {
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    assert_eq!(fields_at_fault(&problem), vec!["cohort_year", "email", "name", "score", "student_number"]);
+    assert_eq!(
+        fields_at_fault(&problem),
+        vec!["cohort_year", "email", "name", "score", "student_number"]
+    );
     let problem = expect_problem(
         app.post(
             "/api/v1/students",
@@ -175,10 +251,21 @@ async fn bad_students_are_refused_with_the_fields_at_fault() {
     )
     .await;
     assert!(problem["detail"].as_str().unwrap_or("").contains("email"));
-    assert!(problem["detail"].as_str().unwrap_or("").contains("student_number"));
-    let listing = expect_json(app.get("/api/v1/students", &app.admin).await, StatusCode::OK).await;
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap_or("")
+        .contains("student_number"));
+    let listing = expect_json(
+        app.get("/api/v1/students", &app.admin).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(listing["total"], 1, "nothing was added");
-    expect_problem(app.get("/api/v1/students/123", &app.admin).await, StatusCode::BAD_REQUEST).await;
+    expect_problem(
+        app.get("/api/v1/students/123", &app.admin).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -188,12 +275,21 @@ async fn an_officer_imports_a_class_from_csv() {
     let csv = "\u{feff}student_number,name,email,program_code,cohort_year,score,password\n\
                2026001,张伟,zhangwei@students.test,0854,2026,88.5,\n\
                2026002,王芳,wangfang@students.test,0860,2026,,a-long-password\n";
-    let result = expect_json(import(&app, &alliance.usst_officer, csv).await, StatusCode::CREATED).await;
+    let result = expect_json(
+        import(&app, &alliance.usst_officer, csv).await,
+        StatusCode::CREATED,
+    )
+    .await;
     assert_eq!(result["created"], 2);
     assert!(result["students"][0]["initial_password"].is_string());
     assert!(result["students"][1].get("initial_password").is_none());
     app.login("wangfang@students.test", "a-long-password").await;
-    let listing = expect_json(app.get("/api/v1/students?q=王", &alliance.usst_officer).await, StatusCode::OK).await;
+    let listing = expect_json(
+        app.get("/api/v1/students?q=王", &alliance.usst_officer)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(listing["total"], 1);
     assert_eq!(listing["items"][0]["university_id"], alliance.usst["id"]);
 }
@@ -202,37 +298,69 @@ async fn an_officer_imports_a_class_from_csv() {
 async fn an_import_with_bad_rows_names_them_and_imports_nothing() {
     let app = spawn_app().await;
     let alliance = alliance(&app).await;
-    app.create_student(&alliance.usst, "2026001", "Li Lei", "0854", None).await;
+    app.create_student(&alliance.usst, "2026001", "Li Lei", "0854", None)
+        .await;
     let csv = "student_number,name,email,program_code,cohort_year,score\n\
                2026010,Good Row,good@students.test,0854,2026,70\n\
                2026001,Taken Number,taken@students.test,0854,2026,70\n\
                2026011,Bad Program,bad@students.test,9999,2026,\n\
                2026012,Bad Year,year@students.test,0854,soon,\n\
                2026013,Twice,good@students.test,0854,2026,\n";
-    let problem = expect_problem(import(&app, &alliance.usst_officer, csv).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let problem = expect_problem(
+        import(&app, &alliance.usst_officer, csv).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     let fields = fields_at_fault(&problem);
-    assert!(fields.contains(&"row 5: cohort_year".to_owned()), "{fields:?}");
+    assert!(
+        fields.contains(&"row 5: cohort_year".to_owned()),
+        "{fields:?}"
+    );
     assert!(fields.contains(&"row 6: email".to_owned()), "{fields:?}");
     let problem = expect_problem(
-        import(&app, &alliance.usst_officer, &csv.replace("soon", "2026").replace("2026013,Twice,good@", "2026013,Twice,twice@")).await,
+        import(
+            &app,
+            &alliance.usst_officer,
+            &csv.replace("soon", "2026")
+                .replace("2026013,Twice,good@", "2026013,Twice,twice@"),
+        )
+        .await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
     let fields = fields_at_fault(&problem);
     assert_eq!(fields, vec!["row 3: student_number", "row 4: program_code"]);
-    let listing = expect_json(app.get("/api/v1/students", &app.admin).await, StatusCode::OK).await;
+    let listing = expect_json(
+        app.get("/api/v1/students", &app.admin).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(listing["total"], 1, "no row was imported");
 
-    expect_problem(import(&app, &alliance.usst_officer, "student_number,name\n").await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    expect_problem(
+        import(&app, &alliance.usst_officer, "student_number,name\n").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     let csv_for_ujs = format!(
         "university_id,student_number,name,email,program_code,cohort_year\n{},J1,X,j1@students.test,0854,2026\n",
         id(&alliance.ujs)
     );
-    let problem = expect_problem(import(&app, &alliance.usst_officer, &csv_for_ujs).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let problem = expect_problem(
+        import(&app, &alliance.usst_officer, &csv_for_ujs).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert_eq!(fields_at_fault(&problem), vec!["row 2: university_id"]);
     for token in [&alliance.coordinator] {
-        expect_problem(import(&app, token, &csv_for_ujs).await, StatusCode::FORBIDDEN).await;
+        expect_problem(
+            import(&app, token, &csv_for_ujs).await,
+            StatusCode::FORBIDDEN,
+        )
+        .await;
     }
-    let as_json = app.post("/api/v1/students/import", &alliance.usst_officer, json!({})).await;
+    let as_json = app
+        .post("/api/v1/students/import", &alliance.usst_officer, json!({}))
+        .await;
     expect_problem(as_json, StatusCode::BAD_REQUEST).await;
 }

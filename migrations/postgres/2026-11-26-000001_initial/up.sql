@@ -44,6 +44,7 @@ CREATE TABLE cycles (
     max_preferences INTEGER NOT NULL CHECK (max_preferences BETWEEN 1 AND 50),
     starts_on DATE NOT NULL,
     ends_on DATE NOT NULL,
+    inputs_version BIGINT NOT NULL DEFAULT 0,
     inputs_changed_at TIMESTAMPTZ NOT NULL,
     published_run_id UUID,
     created_at TIMESTAMPTZ NOT NULL,
@@ -137,7 +138,7 @@ CREATE TABLE match_runs (
     cycle_id UUID NOT NULL REFERENCES cycles (id) ON DELETE CASCADE,
     seed BIGINT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('completed', 'published')),
-    inputs_as_of TIMESTAMPTZ NOT NULL,
+    inputs_version BIGINT NOT NULL,
     applicants INTEGER NOT NULL,
     matched INTEGER NOT NULL,
     unmatched INTEGER NOT NULL,
@@ -174,7 +175,7 @@ CREATE TABLE placements (
     updated_at TIMESTAMPTZ NOT NULL
 );
 CREATE UNIQUE INDEX placements_one_live_per_cycle ON placements (cycle_id, student_id)
-    WHERE status IN ('offered', 'confirmed');
+    WHERE status IN ('offered', 'confirmed', 'completed');
 CREATE INDEX placements_cycle_base_idx ON placements (cycle_id, base_id);
 CREATE INDEX placements_student_idx ON placements (student_id);
 

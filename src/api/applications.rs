@@ -1,0 +1,563 @@
+use crate::api::extract::{JsonBody, Page, PageParams, QueryParams};
+use crate::api::lookup;
+use crate::auth::Caller;
+use crate::db::models::{ApplicationRow, Cycle, PreferenceRow, RankingRow, Student};
+use crate::db::schema::*;
+use crate::db::DbConn;
+use crate::dispatch;
+use crate::domain::*;
+use crate::error::{ApiError, FieldError};
+use crate::services::inputs;
+use crate::startup::AppState;
+use actix_web::web;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationRequest {
+    /// Bases, most wanted first.
+    #[validate(length(min = 1, max = 50, message = "must list 1 to 50 bases"))]
+    pub preferences: Vec<BaseId>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationView {
+    pub id: ApplicationId,
+    pub cycle_id: CycleId,
+    pub student_id: StudentId,
+    pub student_name: String,
+    pub student_number: String,
+    pub university_id: UniversityId,
+    pub program_code: String,
+    pub score: Option<f64>,
+    /// The student's list, most wanted first (for a coordinator: only its own base).
+    pub preferences: Vec<BaseId>,
+    /// For a coordinator: where the student listed its base.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub choice_rank_of_base: Option<i32>,
+    pub submitted_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+pub struct ApplicationFilters {
+    /// Only applicants who listed this base.
+    pub base: Option<BaseId>,
+    /// Only students of this university (alliance admin).
+    pub university: Option<UniversityId>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RankingRequest {
+    /// The base's applicants, best first.
+    #[validate(length(max = 10000, message = "must list at most 10000 students"))]
+    pub student_ids: Vec<StudentId>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RankingView {
+    pub cycle_id: CycleId,
+    pub base_id: BaseId,
+    pub student_ids: Vec<StudentId>,
+}
+
+/// Checks a student's list against the cycle: the window, the limit, and each base.
+fn check_preferences(
+    conn: &mut DbConn,
+    cycle: &Cycle,
+    student: &Student,
+    list: &[BaseId],
+) -> Result<(), ApiError> {
+    let now = Timestamp::now();
+    if cycle.published_run_id.is_some() {
+        return Err(ApiError::invalid(
+            "cycle",
+            "the cycle's match is published; apply directly to a base with free seats",
+        ));
+    }
+    if now < cycle.applications_open_at {
+        return Err(ApiError::invalid(
+            "cycle",
+            format!("applications open at {}", cycle.applications_open_at),
+        ));
+    }
+    if now >= cycle.applications_close_at {
+        return Err(ApiError::invalid(
+            "cycle",
+            format!("applications closed at {}", cycle.applications_close_at),
+        ));
+    }
+    if list.len() > cycle.max_preferences as usize {
+        return Err(ApiError::invalid(
+            "preferences",
+            format!(
+                "lists {} bases; this cycle allows at most {}",
+                list.len(),
+                cycle.max_preferences
+            ),
+        ));
+    }
+    let rows: Vec<(BaseId, bool, Option<i32>)> = dispatch!(conn, |c| bases::table
+        .left_join(
+            cycle_seats::table.on(cycle_seats::base_id
+                .eq(bases::id)
+                .and(cycle_seats::cycle_id.eq(cycle.id))),
+        )
+        .filter(bases::id.eq_any(list))
+        .select((bases::id, bases::active, cycle_seats::seats.nullable()))
+        .load(c))?;
+    let accepting: HashSet<BaseId> = dispatch!(conn, |c| base_programs::table
+        .filter(base_programs::base_id.eq_any(list))
+        .filter(base_programs::program_id.eq(student.program_id))
+        .select(base_programs::base_id)
+        .load::<BaseId>(c))?
+    .into_iter()
+    .collect();
+    let known: HashMap<BaseId, (bool, Option<i32>)> = rows
+        .into_iter()
+        .map(|(id, active, seats)| (id, (active, seats)))
+        .collect();
+    let mut seen = HashSet::new();
+    let mut errors = Vec::new();
+    for (index, base) in list.iter().enumerate() {
+        let field = format!("preferences[{index}]");
+        let problem = match known.get(base) {
+            _ if !seen.insert(*base) => Some("lists this base twice".to_owned()),
+            None => Some("no such base".to_owned()),
+            Some((false, _)) => Some("the base is not taking interns (inactive)".to_owned()),
+            Some((true, None | Some(0))) => Some("the base has no seats in this cycle".to_owned()),
+            Some(_) if !accepting.contains(base) => {
+                Some("the base does not accept the student's program".to_owned())
+            }
+            Some(_) => None,
+        };
+        if let Some(message) = problem {
+            errors.push(FieldError::new(field, message));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_fields(errors))
+    }
+}
+
+fn own_student(conn: &mut DbConn, caller: &Caller) -> Result<Student, ApiError> {
+    let id = caller
+        .student_id
+        .ok_or_else(|| ApiError::Forbidden("only students apply".into()))?;
+    lookup::student(conn, id)
+}
+
+fn load_own(
+    conn: &mut DbConn,
+    cycle: CycleId,
+    student: StudentId,
+) -> Result<ApplicationView, ApiError> {
+    let mut views = load_views(conn, cycle, ApplicationScope::Student(student), None, 1, 0)?.0;
+    views
+        .pop()
+        .ok_or_else(|| ApiError::not_found("application"))
+}
+
+/// Whose applications a list shows.
+enum ApplicationScope {
+    All,
+    University(UniversityId),
+    Base(BaseId),
+    Student(StudentId),
+}
+
+fn load_views(
+    conn: &mut DbConn,
+    cycle: CycleId,
+    scope: ApplicationScope,
+    listing_base: Option<BaseId>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<ApplicationView>, i64), ApiError> {
+    type Row = (
+        ApplicationRow,
+        (String, String, UniversityId, Option<f64>),
+        String,
+    );
+    let (rows, total): (Vec<Row>, i64) = dispatch!(conn, |c| {
+        let filtered = || {
+            let mut query = applications::table
+                .inner_join(students::table.inner_join(programs::table))
+                .filter(applications::cycle_id.eq(cycle))
+                .into_boxed();
+            match &scope {
+                ApplicationScope::All => {}
+                ApplicationScope::University(university) => {
+                    query = query.filter(students::university_id.eq(*university))
+                }
+                ApplicationScope::Student(student) => {
+                    query = query.filter(applications::student_id.eq(*student))
+                }
+                ApplicationScope::Base(_) => {}
+            }
+            let base = match &scope {
+                ApplicationScope::Base(base) => Some(*base),
+                _ => listing_base,
+            };
+            if let Some(base) = base {
+                query = query.filter(
+                    applications::id.eq_any(
+                        application_preferences::table
+                            .select(application_preferences::application_id)
+                            .filter(application_preferences::base_id.eq(base)),
+                    ),
+                );
+            }
+            query
+        };
+        let total: i64 = filtered().count().get_result(c)?;
+        let rows = filtered()
+            .select((
+                ApplicationRow::as_select(),
+                (
+                    students::name,
+                    students::student_number,
+                    students::university_id,
+                    students::score,
+                ),
+                programs::code,
+            ))
+            .order((students::student_number, applications::id))
+            .limit(limit)
+            .offset(offset)
+            .load(c)?;
+        (rows, total)
+    });
+    let ids: Vec<ApplicationId> = rows.iter().map(|(a, _, _)| a.id).collect();
+    let preferences: Vec<PreferenceRow> = dispatch!(conn, |c| application_preferences::table
+        .filter(application_preferences::application_id.eq_any(&ids))
+        .select(PreferenceRow::as_select())
+        .order((
+            application_preferences::application_id,
+            application_preferences::position
+        ))
+        .load(c))?;
+    let mut lists: HashMap<ApplicationId, Vec<(i32, BaseId)>> = HashMap::new();
+    for row in preferences {
+        lists
+            .entry(row.application_id)
+            .or_default()
+            .push((row.position, row.base_id));
+    }
+    let coordinator_base = match scope {
+        ApplicationScope::Base(base) => Some(base),
+        _ => None,
+    };
+    let views = rows
+        .into_iter()
+        .map(
+            |(application, (name, number, university_id, score), program_code)| {
+                let list = lists.remove(&application.id).unwrap_or_default();
+                let (preferences, choice_rank_of_base) = match coordinator_base {
+                    Some(base) => {
+                        let rank = list.iter().find(|(_, b)| *b == base).map(|(p, _)| *p);
+                        (vec![base], rank)
+                    }
+                    None => (list.into_iter().map(|(_, b)| b).collect(), None),
+                };
+                ApplicationView {
+                    id: application.id,
+                    cycle_id: application.cycle_id,
+                    student_id: application.student_id,
+                    student_name: name,
+                    student_number: number,
+                    university_id,
+                    program_code,
+                    score,
+                    preferences,
+                    choice_rank_of_base,
+                    submitted_at: application.submitted_at,
+                    updated_at: application.updated_at,
+                }
+            },
+        )
+        .collect();
+    Ok((views, total))
+}
+
+/// Submits or replaces the caller's ranked list of bases.
+#[utoipa::path(put, path = "/api/v1/cycles/{id}/applications/me", tag = "applications",
+    params(("id" = CycleId, Path)), request_body = ApplicationRequest,
+    responses((status = 200, body = ApplicationView), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem),
+              (status = 422, description = "an entry or the window at fault; the stored list is unchanged", body = crate::error::Problem)))]
+pub async fn put_mine(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CycleId>,
+    body: JsonBody<ApplicationRequest>,
+) -> Result<web::Json<ApplicationView>, ApiError> {
+    caller.require_role(&[Role::Student])?;
+    let cycle_id = id.into_inner();
+    let list = body.0.preferences;
+    let view = state
+        .db
+        .write(move |conn| {
+            let cycle = lookup::cycle(conn, cycle_id)?;
+            let student = own_student(conn, &caller)?;
+            check_preferences(conn, &cycle, &student, &list)?;
+            let now = Timestamp::now();
+            let existing: Option<ApplicationId> = dispatch!(conn, |c| applications::table
+                .filter(applications::cycle_id.eq(cycle_id))
+                .filter(applications::student_id.eq(student.id))
+                .select(applications::id)
+                .first(c)
+                .optional())?;
+            let application_id = match existing {
+                Some(id) => {
+                    dispatch!(conn, |c| {
+                        diesel::update(applications::table.find(id))
+                            .set(applications::updated_at.eq(now))
+                            .execute(c)?;
+                        diesel::delete(
+                            application_preferences::table
+                                .filter(application_preferences::application_id.eq(id)),
+                        )
+                        .execute(c)
+                    })?;
+                    id
+                }
+                None => {
+                    let row = ApplicationRow {
+                        id: ApplicationId::generate(),
+                        cycle_id,
+                        student_id: student.id,
+                        submitted_at: now,
+                        updated_at: now,
+                    };
+                    dispatch!(conn, |c| diesel::insert_into(applications::table)
+                        .values(&row)
+                        .execute(c))?;
+                    row.id
+                }
+            };
+            let rows: Vec<PreferenceRow> = list
+                .iter()
+                .enumerate()
+                .map(|(index, &base_id)| PreferenceRow {
+                    application_id,
+                    position: index as i32 + 1,
+                    base_id,
+                })
+                .collect();
+            dispatch!(conn, |c| diesel::insert_into(
+                application_preferences::table
+            )
+            .values(&rows)
+            .execute(c))?;
+            inputs::touch(conn, cycle_id)?;
+            load_own(conn, cycle_id, student.id)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// The caller's application in a cycle.
+#[utoipa::path(get, path = "/api/v1/cycles/{id}/applications/me", tag = "applications",
+    params(("id" = CycleId, Path)),
+    responses((status = 200, body = ApplicationView), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem)))]
+pub async fn get_mine(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CycleId>,
+) -> Result<web::Json<ApplicationView>, ApiError> {
+    caller.require_role(&[Role::Student])?;
+    let cycle_id = id.into_inner();
+    let student = caller
+        .student_id
+        .ok_or_else(|| ApiError::Forbidden("only students apply".into()))?;
+    let view = state
+        .db
+        .read(move |conn| {
+            lookup::cycle(conn, cycle_id)?;
+            load_own(conn, cycle_id, student)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Applications in a cycle: all for the alliance admin, its students' for a university
+/// admin, its applicants for a coordinator.
+#[utoipa::path(get, path = "/api/v1/cycles/{id}/applications", tag = "applications",
+    params(("id" = CycleId, Path), PageParams, ApplicationFilters),
+    responses((status = 200, body = inline(Page<ApplicationView>)), (status = 403, body = crate::error::Problem)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CycleId>,
+    QueryParams(page): QueryParams<PageParams>,
+    QueryParams(filters): QueryParams<ApplicationFilters>,
+) -> Result<web::Json<Page<ApplicationView>>, ApiError> {
+    let cycle_id = id.into_inner();
+    let scope = match (caller.role, caller.university_id, caller.base_id) {
+        (Role::AllianceAdmin, _, _) => match filters.university {
+            Some(university) => ApplicationScope::University(university),
+            None => ApplicationScope::All,
+        },
+        (Role::UniversityAdmin, Some(own), _) => match filters.university {
+            Some(asked) if asked != own => {
+                return Err(ApiError::Forbidden(
+                    "a university admin sees its own students only".into(),
+                ))
+            }
+            _ => ApplicationScope::University(own),
+        },
+        (Role::BaseCoordinator, _, Some(base)) => match filters.base {
+            Some(asked) if asked != base => {
+                return Err(ApiError::Forbidden(
+                    "a coordinator sees its own base's applicants only".into(),
+                ))
+            }
+            _ => ApplicationScope::Base(base),
+        },
+        _ => {
+            return Err(ApiError::Forbidden(format!(
+                "a {} may not list applications",
+                caller.role
+            )))
+        }
+    };
+    let (items, total) = state
+        .db
+        .read(move |conn| {
+            lookup::cycle(conn, cycle_id)?;
+            load_views(
+                conn,
+                cycle_id,
+                scope,
+                filters.base,
+                page.limit(),
+                page.offset(),
+            )
+        })
+        .await?;
+    Ok(web::Json(page.page(items, total)))
+}
+
+/// Sets a base's order of its applicants (its coordinator, or the alliance admin).
+/// Applicants left out follow, by score and then the run's lottery.
+#[utoipa::path(put, path = "/api/v1/cycles/{id}/rankings/{base_id}", tag = "applications",
+    params(("id" = CycleId, Path), ("base_id" = BaseId, Path)), request_body = RankingRequest,
+    responses((status = 200, body = RankingView), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)))]
+pub async fn put_ranking(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(CycleId, BaseId)>,
+    body: JsonBody<RankingRequest>,
+) -> Result<web::Json<RankingView>, ApiError> {
+    let (cycle_id, base_id) = path.into_inner();
+    caller.require_base(base_id)?;
+    let order = body.0.student_ids;
+    let view = state
+        .db
+        .write(move |conn| {
+            let cycle = lookup::cycle(conn, cycle_id)?;
+            lookup::base(conn, base_id)?;
+            if cycle.published_run_id.is_some() {
+                return Err(ApiError::Conflict(
+                    "the cycle's match is published; rankings no longer change it".into(),
+                ));
+            }
+            let applicants: HashSet<StudentId> =
+                dispatch!(conn, |c| application_preferences::table
+                    .inner_join(applications::table)
+                    .filter(applications::cycle_id.eq(cycle_id))
+                    .filter(application_preferences::base_id.eq(base_id))
+                    .select(applications::student_id)
+                    .load::<StudentId>(c))?
+                .into_iter()
+                .collect();
+            let mut seen = HashSet::new();
+            let mut errors = Vec::new();
+            for (index, student) in order.iter().enumerate() {
+                if !seen.insert(*student) {
+                    errors.push(FieldError::new(
+                        format!("student_ids[{index}]"),
+                        "is listed twice",
+                    ));
+                } else if !applicants.contains(student) {
+                    errors.push(FieldError::new(
+                        format!("student_ids[{index}]"),
+                        "has not applied to this base",
+                    ));
+                }
+            }
+            if !errors.is_empty() {
+                return Err(ApiError::invalid_fields(errors));
+            }
+            let rows: Vec<RankingRow> = order
+                .iter()
+                .enumerate()
+                .map(|(index, &student_id)| RankingRow {
+                    cycle_id,
+                    base_id,
+                    student_id,
+                    position: index as i32 + 1,
+                })
+                .collect();
+            dispatch!(conn, |c| diesel::delete(
+                base_rankings::table
+                    .filter(base_rankings::cycle_id.eq(cycle_id))
+                    .filter(base_rankings::base_id.eq(base_id))
+            )
+            .execute(c))?;
+            for chunk in rows.chunks(1000) {
+                dispatch!(conn, |c| diesel::insert_into(base_rankings::table)
+                    .values(chunk)
+                    .execute(c))?;
+            }
+            inputs::touch(conn, cycle_id)?;
+            Ok(RankingView {
+                cycle_id,
+                base_id,
+                student_ids: order,
+            })
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// A base's current ranking of its applicants.
+#[utoipa::path(get, path = "/api/v1/cycles/{id}/rankings/{base_id}", tag = "applications",
+    params(("id" = CycleId, Path), ("base_id" = BaseId, Path)),
+    responses((status = 200, body = RankingView), (status = 403, body = crate::error::Problem)))]
+pub async fn get_ranking(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(CycleId, BaseId)>,
+) -> Result<web::Json<RankingView>, ApiError> {
+    let (cycle_id, base_id) = path.into_inner();
+    caller.require_base(base_id)?;
+    let student_ids = state
+        .db
+        .read(move |conn| {
+            lookup::cycle(conn, cycle_id)?;
+            Ok(dispatch!(conn, |c| base_rankings::table
+                .filter(base_rankings::cycle_id.eq(cycle_id))
+                .filter(base_rankings::base_id.eq(base_id))
+                .select(base_rankings::student_id)
+                .order(base_rankings::position)
+                .load(c))?)
+        })
+        .await?;
+    Ok(web::Json(RankingView {
+        cycle_id,
+        base_id,
+        student_ids,
+    }))
+}

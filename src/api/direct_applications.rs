@@ -1,0 +1,262 @@
+use crate::api::extract::{JsonBody, OptionalJsonBody, Page, PageParams, QueryParams};
+use crate::api::lookup;
+use crate::auth::Caller;
+use crate::db::models::DirectApplicationRow;
+use crate::db::schema::*;
+use crate::dispatch;
+use crate::domain::*;
+use crate::error::ApiError;
+use crate::services::placements::{self as lifecycle, Decision};
+use crate::startup::AppState;
+use actix_web::{web, HttpResponse};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DirectApplicationRequest {
+    pub base_id: BaseId,
+}
+
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectRequest {
+    #[validate(length(max = 1000))]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectApplicationView {
+    pub id: DirectApplicationId,
+    pub cycle_id: CycleId,
+    pub student_id: StudentId,
+    pub base_id: BaseId,
+    /// `pending`, `accepted` or `rejected`.
+    pub status: String,
+    /// The offer made when the application was accepted.
+    pub placement_id: Option<PlacementId>,
+    pub reason: Option<String>,
+    pub created_at: Timestamp,
+    pub decided_at: Option<Timestamp>,
+}
+
+impl From<DirectApplicationRow> for DirectApplicationView {
+    fn from(row: DirectApplicationRow) -> Self {
+        Self {
+            id: row.id,
+            cycle_id: row.cycle_id,
+            student_id: row.student_id,
+            base_id: row.base_id,
+            status: row.status,
+            placement_id: row.placement_id,
+            reason: row.reason,
+            created_at: row.created_at,
+            decided_at: row.decided_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+pub struct DirectApplicationFilters {
+    /// `pending`, `accepted` or `rejected`.
+    pub status: Option<String>,
+}
+
+/// Second round: an unplaced student applies to a base that still has a free seat.
+#[utoipa::path(post, path = "/api/v1/cycles/{id}/direct-applications", tag = "second round",
+    params(("id" = CycleId, Path)), request_body = DirectApplicationRequest,
+    responses((status = 201, body = DirectApplicationView), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem),
+              (status = 409, description = "not yet published, already placed, or already applied there", body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)))]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CycleId>,
+    body: JsonBody<DirectApplicationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_role(&[Role::Student])?;
+    let student_id = caller
+        .student_id
+        .ok_or_else(|| ApiError::Forbidden("only students apply".into()))?;
+    let cycle_id = id.into_inner();
+    let base_id = body.0.base_id;
+    let created = state
+        .db
+        .write(move |conn| {
+            let cycle = lookup::cycle(conn, cycle_id)?;
+            if cycle.published_run_id.is_none() {
+                return Err(ApiError::Conflict(
+                    "the second round opens when the cycle's match is published".into(),
+                ));
+            }
+            let student = lookup::student(conn, student_id)?;
+            let placed: i64 = dispatch!(conn, |c| placements::table
+                .filter(placements::cycle_id.eq(cycle_id))
+                .filter(placements::student_id.eq(student_id))
+                .filter(placements::status.eq_any(PlacementStatus::HOLDING_A_SEAT))
+                .count()
+                .get_result(c))?;
+            if placed > 0 {
+                return Err(ApiError::Conflict(
+                    "the student already holds a placement in this cycle".into(),
+                ));
+            }
+            let base = dispatch!(conn, |c| bases::table
+                .left_join(
+                    cycle_seats::table.on(cycle_seats::base_id
+                        .eq(bases::id)
+                        .and(cycle_seats::cycle_id.eq(cycle_id))),
+                )
+                .filter(bases::id.eq(base_id))
+                .select((
+                    bases::active,
+                    cycle_seats::seats.nullable(),
+                    cycle_seats::taken.nullable()
+                ))
+                .first::<(bool, Option<i32>, Option<i32>)>(c)
+                .optional())?;
+            let accepts: i64 = dispatch!(conn, |c| base_programs::table
+                .filter(base_programs::base_id.eq(base_id))
+                .filter(base_programs::program_id.eq(student.program_id))
+                .count()
+                .get_result(c))?;
+            let problem = match base {
+                None => Some("no such base"),
+                Some((false, _, _)) => Some("the base is not taking interns (inactive)"),
+                Some((true, Some(seats), Some(taken))) if taken < seats && accepts == 0 => {
+                    Some("the base does not accept the student's program")
+                }
+                Some((true, Some(seats), Some(taken))) if taken < seats => None,
+                Some(_) => Some("the base has no free seat in this cycle"),
+            };
+            if let Some(message) = problem {
+                return Err(ApiError::invalid("base_id", message));
+            }
+            let row = DirectApplicationRow {
+                id: DirectApplicationId::generate(),
+                cycle_id,
+                student_id,
+                base_id,
+                status: "pending".into(),
+                placement_id: None,
+                decided_by: None,
+                decided_at: None,
+                reason: None,
+                created_at: Timestamp::now(),
+            };
+            let inserted = dispatch!(conn, |c| diesel::insert_into(direct_applications::table)
+                .values(&row)
+                .execute(c));
+            match inserted {
+                Ok(_) => Ok(row),
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => Err(ApiError::Conflict(
+                    "the student already has a pending application to this base".into(),
+                )),
+                Err(other) => Err(other.into()),
+            }
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(DirectApplicationView::from(created)))
+}
+
+/// Direct applications of a cycle: a coordinator sees its base's, a student its own, a
+/// university admin its students', the alliance admin all.
+#[utoipa::path(get, path = "/api/v1/cycles/{id}/direct-applications", tag = "second round",
+    params(("id" = CycleId, Path), PageParams, DirectApplicationFilters),
+    responses((status = 200, body = inline(Page<DirectApplicationView>)), (status = 404, body = crate::error::Problem)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CycleId>,
+    QueryParams(page): QueryParams<PageParams>,
+    QueryParams(filters): QueryParams<DirectApplicationFilters>,
+) -> Result<web::Json<Page<DirectApplicationView>>, ApiError> {
+    let cycle_id = id.into_inner();
+    let (rows, total) = state
+        .db
+        .read(move |conn| {
+            lookup::cycle(conn, cycle_id)?;
+            Ok(dispatch!(conn, |c| {
+                let filtered = || {
+                    let mut query = direct_applications::table
+                        .inner_join(students::table)
+                        .filter(direct_applications::cycle_id.eq(cycle_id))
+                        .into_boxed();
+                    query = match caller.role {
+                        Role::AllianceAdmin => query,
+                        Role::UniversityAdmin => query
+                            .filter(students::university_id.nullable().eq(caller.university_id)),
+                        Role::BaseCoordinator => {
+                            query.filter(direct_applications::base_id.nullable().eq(caller.base_id))
+                        }
+                        Role::Student => query.filter(
+                            direct_applications::student_id
+                                .nullable()
+                                .eq(caller.student_id),
+                        ),
+                    };
+                    if let Some(status) = &filters.status {
+                        query = query.filter(direct_applications::status.eq(status.clone()));
+                    }
+                    query
+                };
+                let total: i64 = filtered().count().get_result(c)?;
+                let rows: Vec<DirectApplicationRow> = filtered()
+                    .select(DirectApplicationRow::as_select())
+                    .order((direct_applications::created_at, direct_applications::id))
+                    .limit(page.limit())
+                    .offset(page.offset())
+                    .load(c)?;
+                (rows, total)
+            }))
+        })
+        .await?;
+    Ok(web::Json(
+        page.page(rows.into_iter().map(Into::into).collect(), total),
+    ))
+}
+
+/// The base's coordinator accepts: a seat is taken and the student gets an offer; 409 when
+/// no seat is free.
+#[utoipa::path(post, path = "/api/v1/direct-applications/{id}/accept", tag = "second round",
+    params(("id" = DirectApplicationId, Path)),
+    responses((status = 200, body = DirectApplicationView), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+pub async fn accept(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<DirectApplicationId>,
+) -> Result<web::Json<DirectApplicationView>, ApiError> {
+    let id = id.into_inner();
+    let row = state
+        .db
+        .write(move |conn| lifecycle::decide(conn, &caller, id, Decision::Accept))
+        .await?;
+    Ok(web::Json(row.into()))
+}
+
+/// The base's coordinator rejects a direct application.
+#[utoipa::path(post, path = "/api/v1/direct-applications/{id}/reject", tag = "second round",
+    params(("id" = DirectApplicationId, Path)), request_body(content = RejectRequest, description = "optional reason"),
+    responses((status = 200, body = DirectApplicationView), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+pub async fn reject(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<DirectApplicationId>,
+    body: OptionalJsonBody<RejectRequest>,
+) -> Result<web::Json<DirectApplicationView>, ApiError> {
+    let id = id.into_inner();
+    let reason = body.0.reason;
+    let row = state
+        .db
+        .write(move |conn| lifecycle::decide(conn, &caller, id, Decision::Reject(reason)))
+        .await?;
+    Ok(web::Json(row.into()))
+}

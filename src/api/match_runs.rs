@@ -1,0 +1,284 @@
+use crate::api::extract::{OptionalJsonBody, Page, PageParams, QueryParams};
+use crate::api::lookup;
+use crate::auth::Caller;
+use crate::db::models::{AssignmentRow, MatchRunRow};
+use crate::db::schema::{match_assignments, match_runs};
+use crate::dispatch;
+use crate::domain::*;
+use crate::error::ApiError;
+use crate::services::match_runs::{self as runs, BaseRefusal, RunStats, RunTimings};
+use crate::startup::AppState;
+use actix_web::{web, HttpResponse};
+use diesel::prelude::*;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    /// Seed of the lottery that orders applicants a base did not rank and whose scores
+    /// tie; the same seed over the same inputs gives the same result. Random when absent.
+    #[validate(range(min = 0, message = "must not be negative"))]
+    pub seed: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunView {
+    pub id: MatchRunId,
+    pub cycle_id: CycleId,
+    /// `completed`, or `published` once its offers are made.
+    pub status: String,
+    pub seed: i64,
+    /// Whether applications, rankings or seats changed after the run (it can then not be
+    /// published).
+    pub stale: bool,
+    pub stats: RunStats,
+    pub timings: RunTimings,
+    pub created_at: Timestamp,
+    pub published_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssignmentView {
+    pub student_id: StudentId,
+    /// Null when the student is unmatched.
+    pub base_id: Option<BaseId>,
+    /// Where the student listed its base (1 = first choice).
+    pub choice_rank: Option<i32>,
+    /// For an unmatched student: for each base it listed, why it was not taken.
+    pub unmatched_reason: Option<Vec<BaseRefusal>>,
+    /// For a matched student below its first choice: why each higher choice did not take it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub higher_choices: Option<Vec<BaseRefusal>>,
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+pub struct AssignmentFilters {
+    /// Only matched (true) or unmatched (false) students.
+    pub matched: Option<bool>,
+    /// Only students matched to this base.
+    pub base: Option<BaseId>,
+    /// Only this student.
+    pub student: Option<StudentId>,
+}
+
+fn view(row: MatchRunRow, current_version: i64) -> Result<RunView, ApiError> {
+    let stats: RunStats =
+        serde_json::from_str(&row.stats).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(RunView {
+        id: row.id,
+        cycle_id: row.cycle_id,
+        stale: row.status != "published" && row.inputs_version != current_version,
+        status: row.status,
+        seed: row.seed,
+        stats,
+        timings: RunTimings {
+            load_ms: row.load_ms,
+            engine_ms: row.engine_ms,
+            store_ms: row.store_ms,
+        },
+        created_at: row.created_at,
+        published_at: row.published_at,
+    })
+}
+
+fn load_run(conn: &mut crate::db::DbConn, id: MatchRunId) -> Result<RunView, ApiError> {
+    let row: MatchRunRow = dispatch!(conn, |c| match_runs::table
+        .find(id)
+        .select(MatchRunRow::as_select())
+        .first(c)
+        .optional())?
+    .ok_or_else(|| ApiError::not_found("match run"))?;
+    let cycle = lookup::cycle(conn, row.cycle_id)?;
+    view(row, cycle.inputs_version)
+}
+
+/// Runs the match over a cycle's current applications, rankings and seats. Placements do
+/// not change until a run is published.
+#[utoipa::path(post, path = "/api/v1/cycles/{id}/match-runs", tag = "matching",
+    params(("id" = CycleId, Path)), request_body = RunRequest,
+    responses((status = 201, body = RunView), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem)))]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CycleId>,
+    body: OptionalJsonBody<RunRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_alliance_admin()?;
+    let cycle_id = id.into_inner();
+    let seed = body
+        .0
+        .seed
+        .unwrap_or_else(|| rand::thread_rng().gen_range(0..i64::MAX));
+    let db = state.db.clone();
+    let run = actix_web::web::block(move || -> Result<RunView, ApiError> {
+        let mut conn = db.reader()?;
+        lookup::cycle(&mut conn, cycle_id)?;
+        drop(conn);
+        let mut conn = db.writer()?;
+        let row = runs::run_cycle(&mut conn, cycle_id, seed, caller.user_id)?;
+        let current = lookup::cycle(&mut conn, cycle_id)?.inputs_version;
+        view(row, current)
+    })
+    .await??;
+    tracing::info!(run = %run.id, cycle = %cycle_id, matched = run.stats.matched, engine_ms = run.timings.engine_ms, "match run");
+    Ok(HttpResponse::Created().json(run))
+}
+
+/// A cycle's runs, newest first, for comparing before one is published.
+#[utoipa::path(get, path = "/api/v1/cycles/{id}/match-runs", tag = "matching",
+    params(("id" = CycleId, Path), PageParams),
+    responses((status = 200, body = inline(Page<RunView>)), (status = 403, body = crate::error::Problem)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CycleId>,
+    QueryParams(page): QueryParams<PageParams>,
+) -> Result<web::Json<Page<RunView>>, ApiError> {
+    caller.require_alliance_admin()?;
+    let cycle_id = id.into_inner();
+    let (items, total) = state
+        .db
+        .read(move |conn| {
+            let cycle = lookup::cycle(conn, cycle_id)?;
+            let (rows, total): (Vec<MatchRunRow>, i64) = dispatch!(conn, |c| {
+                let total: i64 = match_runs::table
+                    .filter(match_runs::cycle_id.eq(cycle_id))
+                    .count()
+                    .get_result(c)?;
+                let rows = match_runs::table
+                    .filter(match_runs::cycle_id.eq(cycle_id))
+                    .select(MatchRunRow::as_select())
+                    .order((match_runs::created_at.desc(), match_runs::id))
+                    .limit(page.limit())
+                    .offset(page.offset())
+                    .load(c)?;
+                (rows, total)
+            });
+            let items = rows
+                .into_iter()
+                .map(|row| view(row, cycle.inputs_version))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((items, total))
+        })
+        .await?;
+    Ok(web::Json(page.page(items, total)))
+}
+
+/// One run with its statistics.
+#[utoipa::path(get, path = "/api/v1/match-runs/{id}", tag = "matching", params(("id" = MatchRunId, Path)),
+    responses((status = 200, body = RunView), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem)))]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<MatchRunId>,
+) -> Result<web::Json<RunView>, ApiError> {
+    caller.require_alliance_admin()?;
+    let id = id.into_inner();
+    Ok(web::Json(
+        state.db.read(move |conn| load_run(conn, id)).await?,
+    ))
+}
+
+/// Each applicant's result in a run, with the reasons of the unmatched.
+#[utoipa::path(get, path = "/api/v1/match-runs/{id}/assignments", tag = "matching",
+    params(("id" = MatchRunId, Path), PageParams, AssignmentFilters),
+    responses((status = 200, body = inline(Page<AssignmentView>)), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem)))]
+pub async fn assignments(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<MatchRunId>,
+    QueryParams(page): QueryParams<PageParams>,
+    QueryParams(filters): QueryParams<AssignmentFilters>,
+) -> Result<web::Json<Page<AssignmentView>>, ApiError> {
+    caller.require_alliance_admin()?;
+    let run_id = id.into_inner();
+    let (rows, total) = state
+        .db
+        .read(move |conn| {
+            load_run(conn, run_id)?;
+            Ok(dispatch!(conn, |c| {
+                let filtered = || {
+                    let mut query = match_assignments::table
+                        .filter(match_assignments::run_id.eq(run_id))
+                        .into_boxed();
+                    match filters.matched {
+                        Some(true) => {
+                            query = query.filter(match_assignments::base_id.is_not_null())
+                        }
+                        Some(false) => query = query.filter(match_assignments::base_id.is_null()),
+                        None => {}
+                    }
+                    if let Some(base) = filters.base {
+                        query = query.filter(match_assignments::base_id.eq(base));
+                    }
+                    if let Some(student) = filters.student {
+                        query = query.filter(match_assignments::student_id.eq(student));
+                    }
+                    query
+                };
+                let total: i64 = filtered().count().get_result(c)?;
+                let rows: Vec<AssignmentRow> = filtered()
+                    .select(AssignmentRow::as_select())
+                    .order(match_assignments::student_id)
+                    .limit(page.limit())
+                    .offset(page.offset())
+                    .load(c)?;
+                (rows, total)
+            }))
+        })
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(|row| {
+            let reasons: Option<Vec<BaseRefusal>> = row
+                .unmatched_reason
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| ApiError::Internal(e.into()))?;
+            let matched = row.base_id.is_some();
+            Ok(AssignmentView {
+                student_id: row.student_id,
+                base_id: row.base_id,
+                choice_rank: row.choice_rank,
+                unmatched_reason: if matched {
+                    None
+                } else {
+                    Some(reasons.clone().unwrap_or_default())
+                },
+                higher_choices: if matched { reasons } else { None },
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(web::Json(page.page(items, total)))
+}
+
+/// Publishes a run: every matched student gets an `offered` placement. Once per cycle, and
+/// only while the run is current.
+#[utoipa::path(post, path = "/api/v1/match-runs/{id}/publish", tag = "matching", params(("id" = MatchRunId, Path)),
+    responses((status = 200, body = RunView), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem),
+              (status = 409, description = "the cycle is published already, or the run is stale", body = crate::error::Problem)))]
+pub async fn publish(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<MatchRunId>,
+) -> Result<web::Json<RunView>, ApiError> {
+    caller.require_alliance_admin()?;
+    let run_id = id.into_inner();
+    let view = state
+        .db
+        .write(move |conn| {
+            runs::publish(conn, run_id, caller.user_id)?;
+            load_run(conn, run_id)
+        })
+        .await?;
+    tracing::info!(run = %run_id, offers = view.stats.matched, "match run published");
+    Ok(web::Json(view))
+}

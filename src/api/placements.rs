@@ -1,0 +1,343 @@
+use crate::api::extract::{JsonBody, OptionalJsonBody, Page, PageParams, QueryParams};
+use crate::auth::Caller;
+use crate::db::models::PlacementRow;
+use crate::db::schema::*;
+use crate::db::DbConn;
+use crate::dispatch;
+use crate::domain::validate;
+use crate::domain::*;
+use crate::error::ApiError;
+use crate::services::placements as lifecycle;
+use crate::startup::AppState;
+use actix_web::web;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlacementView {
+    pub id: PlacementId,
+    pub cycle_id: CycleId,
+    pub student_id: StudentId,
+    pub student_name: String,
+    pub university_id: UniversityId,
+    pub base_id: BaseId,
+    pub base_name: String,
+    pub status: PlacementStatus,
+    /// `match` (a published run) or `second_round` (a direct application).
+    pub source: String,
+    pub run_id: Option<MatchRunId>,
+    pub decline_reason: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Every change, oldest first (on a single placement only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<HistoryEntry>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    pub at: Timestamp,
+    /// Email of who made the change.
+    pub actor: Option<String>,
+    pub from: Option<PlacementStatus>,
+    pub to: PlacementStatus,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+pub struct PlacementFilters {
+    pub cycle: Option<CycleId>,
+    pub base: Option<BaseId>,
+    /// The students' university.
+    pub university: Option<UniversityId>,
+    pub status: Option<PlacementStatus>,
+    pub student: Option<StudentId>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclineRequest {
+    /// Why the base declines, told to the student.
+    #[validate(length(max = 1000), custom(function = "validate::not_blank"))]
+    pub reason: String,
+}
+
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteRequest {
+    #[validate(length(max = 1000))]
+    pub reason: Option<String>,
+}
+
+type ViewRow = (PlacementRow, String, UniversityId, String);
+
+fn to_view(
+    (row, student_name, university_id, base_name): ViewRow,
+) -> Result<PlacementView, ApiError> {
+    Ok(PlacementView {
+        id: row.id,
+        cycle_id: row.cycle_id,
+        student_id: row.student_id,
+        student_name,
+        university_id,
+        base_id: row.base_id,
+        base_name,
+        status: row
+            .status
+            .parse()
+            .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?,
+        source: row.source,
+        run_id: row.run_id,
+        decline_reason: row.decline_reason,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        history: None,
+    })
+}
+
+/// A placement with its history.
+pub fn detail(conn: &mut DbConn, id: PlacementId) -> Result<PlacementView, ApiError> {
+    let row: ViewRow = dispatch!(conn, |c| placements::table
+        .inner_join(students::table)
+        .inner_join(bases::table)
+        .filter(placements::id.eq(id))
+        .select((
+            PlacementRow::as_select(),
+            students::name,
+            students::university_id,
+            bases::name
+        ))
+        .first(c))?;
+    let events: Vec<(
+        Timestamp,
+        Option<String>,
+        Option<String>,
+        String,
+        Option<String>,
+    )> = dispatch!(conn, |c| placement_events::table
+        .left_join(users::table.on(users::id.nullable().eq(placement_events::actor_user_id)))
+        .filter(placement_events::placement_id.eq(id))
+        .select((
+            placement_events::at,
+            users::email.nullable(),
+            placement_events::from_status,
+            placement_events::to_status,
+            placement_events::reason,
+        ))
+        .order((placement_events::at, placement_events::id))
+        .load(c))?;
+    let parse = |text: &str| -> Result<PlacementStatus, ApiError> {
+        text.parse()
+            .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))
+    };
+    let history = events
+        .into_iter()
+        .map(|(at, actor, from, to, reason)| {
+            Ok(HistoryEntry {
+                at,
+                actor,
+                from: from.as_deref().map(parse).transpose()?,
+                to: parse(&to)?,
+                reason,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let mut view = to_view(row)?;
+    view.history = Some(history);
+    Ok(view)
+}
+
+/// Placements the caller may see: all (alliance admin), its students' (university admin),
+/// its base's (coordinator), its own (student).
+#[utoipa::path(get, path = "/api/v1/placements", tag = "placements", params(PageParams, PlacementFilters),
+    responses((status = 200, body = inline(Page<PlacementView>)), (status = 401, body = crate::error::Problem)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    QueryParams(page): QueryParams<PageParams>,
+    QueryParams(filters): QueryParams<PlacementFilters>,
+) -> Result<web::Json<Page<PlacementView>>, ApiError> {
+    let (rows, total) = state
+        .db
+        .read(move |conn| {
+            Ok(dispatch!(conn, |c| {
+                let filtered = || {
+                    let mut query = placements::table
+                        .inner_join(students::table)
+                        .inner_join(bases::table)
+                        .into_boxed();
+                    query = match caller.role {
+                        Role::AllianceAdmin => query,
+                        Role::UniversityAdmin => query
+                            .filter(students::university_id.nullable().eq(caller.university_id)),
+                        Role::BaseCoordinator => {
+                            query.filter(placements::base_id.nullable().eq(caller.base_id))
+                        }
+                        Role::Student => {
+                            query.filter(placements::student_id.nullable().eq(caller.student_id))
+                        }
+                    };
+                    if let Some(cycle) = filters.cycle {
+                        query = query.filter(placements::cycle_id.eq(cycle));
+                    }
+                    if let Some(base) = filters.base {
+                        query = query.filter(placements::base_id.eq(base));
+                    }
+                    if let Some(university) = filters.university {
+                        query = query.filter(students::university_id.eq(university));
+                    }
+                    if let Some(status) = filters.status {
+                        query = query.filter(placements::status.eq(status.as_str()));
+                    }
+                    if let Some(student) = filters.student {
+                        query = query.filter(placements::student_id.eq(student));
+                    }
+                    query
+                };
+                let total: i64 = filtered().count().get_result(c)?;
+                let rows: Vec<ViewRow> = filtered()
+                    .select((
+                        PlacementRow::as_select(),
+                        students::name,
+                        students::university_id,
+                        bases::name,
+                    ))
+                    .order((placements::created_at, placements::id))
+                    .limit(page.limit())
+                    .offset(page.offset())
+                    .load(c)?;
+                (rows, total)
+            }))
+        })
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(to_view)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(web::Json(page.page(items, total)))
+}
+
+/// One placement with its history.
+#[utoipa::path(get, path = "/api/v1/placements/{id}", tag = "placements", params(("id" = PlacementId, Path)),
+    responses((status = 200, body = PlacementView), (status = 404, body = crate::error::Problem)))]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<PlacementId>,
+) -> Result<web::Json<PlacementView>, ApiError> {
+    let id = id.into_inner();
+    let view = state
+        .db
+        .read(move |conn| {
+            let placement = lifecycle::find(conn, id)?;
+            if !lifecycle::visible_to(conn, &caller, &placement)? {
+                return Err(ApiError::not_found("placement"));
+            }
+            detail(conn, id)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+async fn act(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: PlacementId,
+    action: PlacementAction,
+    reason: Option<String>,
+) -> Result<web::Json<PlacementView>, ApiError> {
+    let view = state
+        .db
+        .write(move |conn| {
+            lifecycle::act(conn, &caller, id, action, reason)?;
+            detail(conn, id)
+        })
+        .await?;
+    tracing::info!(placement = %id, status = %view.status, "placement {}ed", action.verb());
+    Ok(web::Json(view))
+}
+
+/// The base confirms an offered placement (its coordinator).
+#[utoipa::path(post, path = "/api/v1/placements/{id}/confirm", tag = "placements", params(("id" = PlacementId, Path)),
+    responses((status = 200, body = PlacementView), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+pub async fn confirm(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<PlacementId>,
+) -> Result<web::Json<PlacementView>, ApiError> {
+    act(
+        state,
+        caller,
+        id.into_inner(),
+        PlacementAction::Confirm,
+        None,
+    )
+    .await
+}
+
+/// The base declines an offered placement, with a reason (its coordinator). The seat is
+/// free again for the second round.
+#[utoipa::path(post, path = "/api/v1/placements/{id}/decline", tag = "placements", params(("id" = PlacementId, Path)),
+    request_body = DeclineRequest,
+    responses((status = 200, body = PlacementView), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)))]
+pub async fn decline(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<PlacementId>,
+    body: JsonBody<DeclineRequest>,
+) -> Result<web::Json<PlacementView>, ApiError> {
+    act(
+        state,
+        caller,
+        id.into_inner(),
+        PlacementAction::Decline,
+        Some(body.0.reason.trim().to_owned()),
+    )
+    .await
+}
+
+/// The student gives up an offered or confirmed placement; the seat is free again.
+#[utoipa::path(post, path = "/api/v1/placements/{id}/withdraw", tag = "placements", params(("id" = PlacementId, Path)),
+    request_body(content = NoteRequest, description = "optional reason"),
+    responses((status = 200, body = PlacementView), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+pub async fn withdraw(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<PlacementId>,
+    body: OptionalJsonBody<NoteRequest>,
+) -> Result<web::Json<PlacementView>, ApiError> {
+    let reason = body.0.reason;
+    act(
+        state,
+        caller,
+        id.into_inner(),
+        PlacementAction::Withdraw,
+        reason,
+    )
+    .await
+}
+
+/// The internship of a confirmed placement is over (its coordinator).
+#[utoipa::path(post, path = "/api/v1/placements/{id}/complete", tag = "placements", params(("id" = PlacementId, Path)),
+    responses((status = 200, body = PlacementView), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+pub async fn complete(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<PlacementId>,
+) -> Result<web::Json<PlacementView>, ApiError> {
+    act(
+        state,
+        caller,
+        id.into_inner(),
+        PlacementAction::Complete,
+        None,
+    )
+    .await
+}

@@ -1,0 +1,5 @@
+//! Work that spans several tables: what the handlers ask of the database beyond one query.
+
+pub mod inputs;
+pub mod match_runs;
+pub mod placements;

@@ -1,0 +1,274 @@
+//! Moving placements through their states, and the second round's direct applications.
+//! Seats are claimed and released with conditional updates on `cycle_seats`, so that no
+//! base is ever oversold, whatever the number of concurrent requests or server instances.
+
+use crate::auth::Caller;
+use crate::db::models::{DirectApplicationRow, PlacementEventRow, PlacementRow};
+use crate::db::schema::*;
+use crate::db::DbConn;
+use crate::dispatch;
+use crate::domain::*;
+use crate::error::ApiError;
+use diesel::prelude::*;
+
+pub fn find(conn: &mut DbConn, id: PlacementId) -> Result<PlacementRow, ApiError> {
+    dispatch!(conn, |c| placements::table
+        .find(id)
+        .select(PlacementRow::as_select())
+        .first(c)
+        .optional())?
+    .ok_or_else(|| ApiError::not_found("placement"))
+}
+
+/// Whether the caller may see the placement: the alliance admin all, a university admin
+/// its students', a coordinator its base's, a student its own.
+pub fn visible_to(
+    conn: &mut DbConn,
+    caller: &Caller,
+    placement: &PlacementRow,
+) -> Result<bool, ApiError> {
+    Ok(match caller.role {
+        Role::AllianceAdmin => true,
+        Role::BaseCoordinator => caller.base_id == Some(placement.base_id),
+        Role::Student => caller.student_id == Some(placement.student_id),
+        Role::UniversityAdmin => {
+            let university: UniversityId = dispatch!(conn, |c| students::table
+                .find(placement.student_id)
+                .select(students::university_id)
+                .first(c))?;
+            caller.university_id == Some(university)
+        }
+    })
+}
+
+/// Records a move in the placement's history.
+pub fn record(
+    conn: &mut DbConn,
+    placement: PlacementId,
+    actor: UserId,
+    from: Option<PlacementStatus>,
+    to: PlacementStatus,
+    reason: Option<String>,
+) -> QueryResult<()> {
+    let event = PlacementEventRow {
+        id: PlacementEventId::generate(),
+        placement_id: placement,
+        at: Timestamp::now(),
+        actor_user_id: Some(actor),
+        from_status: from.map(|s| s.as_str().to_owned()),
+        to_status: to.as_str().to_owned(),
+        reason,
+    };
+    dispatch!(conn, |c| diesel::insert_into(placement_events::table)
+        .values(&event)
+        .execute(c))?;
+    Ok(())
+}
+
+/// Takes one seat at a base in a cycle, or answers that none is free.
+pub fn claim_seat(conn: &mut DbConn, cycle: CycleId, base: BaseId) -> Result<(), ApiError> {
+    let claimed = dispatch!(conn, |c| diesel::update(
+        cycle_seats::table.find((cycle, base))
+    )
+    .filter(cycle_seats::taken.lt(cycle_seats::seats))
+    .set((
+        cycle_seats::taken.eq(cycle_seats::taken + 1),
+        cycle_seats::updated_at.eq(Timestamp::now())
+    ))
+    .execute(c))?;
+    if claimed == 1 {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict(
+            "the base has no free seat in this cycle".into(),
+        ))
+    }
+}
+
+fn release_seat(conn: &mut DbConn, cycle: CycleId, base: BaseId) -> QueryResult<()> {
+    dispatch!(conn, |c| diesel::update(
+        cycle_seats::table.find((cycle, base))
+    )
+    .filter(cycle_seats::taken.gt(0))
+    .set((
+        cycle_seats::taken.eq(cycle_seats::taken - 1),
+        cycle_seats::updated_at.eq(Timestamp::now())
+    ))
+    .execute(c))?;
+    Ok(())
+}
+
+/// Applies an action to a placement for the caller, with every rule of who may do what
+/// from which state. Runs inside the caller's write transaction.
+pub fn act(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: PlacementId,
+    action: PlacementAction,
+    reason: Option<String>,
+) -> Result<PlacementRow, ApiError> {
+    let placement = find(conn, id)?;
+    if !visible_to(conn, caller, &placement)? {
+        return Err(ApiError::not_found("placement"));
+    }
+    let allowed = match action {
+        PlacementAction::Withdraw => caller.role == Role::Student,
+        PlacementAction::Confirm | PlacementAction::Decline | PlacementAction::Complete => {
+            caller.role == Role::BaseCoordinator
+        }
+    };
+    if !allowed {
+        let who = if action == PlacementAction::Withdraw {
+            "the student"
+        } else {
+            "the base's coordinator"
+        };
+        return Err(ApiError::Forbidden(format!(
+            "only {who} may {} this placement",
+            action.verb()
+        )));
+    }
+    let from: PlacementStatus = placement
+        .status
+        .parse()
+        .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?;
+    let to = from.after(action).ok_or_else(|| {
+        ApiError::Conflict(format!(
+            "a placement that is {from} cannot be {}ed",
+            action.verb()
+        ))
+    })?;
+    let now = Timestamp::now();
+    let decline_reason = if action == PlacementAction::Decline {
+        reason.clone()
+    } else {
+        None
+    };
+    // Only the request that finds the placement still in `from` moves it.
+    let moved = dispatch!(conn, |c| diesel::update(
+        placements::table
+            .find(id)
+            .filter(placements::status.eq(from.as_str()))
+    )
+    .set((
+        placements::status.eq(to.as_str()),
+        placements::updated_at.eq(now),
+        placements::decline_reason.eq(decline_reason.clone().or(placement.decline_reason.clone())),
+    ))
+    .execute(c))?;
+    if moved != 1 {
+        return Err(ApiError::Conflict(format!(
+            "the placement changed meanwhile; it is no longer {from}"
+        )));
+    }
+    if from.holds_seat() && !to.holds_seat() {
+        release_seat(conn, placement.cycle_id, placement.base_id)?;
+    }
+    record(conn, id, caller.user_id, Some(from), to, reason)?;
+    find(conn, id)
+}
+
+pub fn find_direct_application(
+    conn: &mut DbConn,
+    id: DirectApplicationId,
+) -> Result<DirectApplicationRow, ApiError> {
+    dispatch!(conn, |c| direct_applications::table
+        .find(id)
+        .select(DirectApplicationRow::as_select())
+        .first(c)
+        .optional())?
+    .ok_or_else(|| ApiError::not_found("direct application"))
+}
+
+/// The coordinator's decision on a direct application.
+pub enum Decision {
+    Accept,
+    Reject(Option<String>),
+}
+
+/// Decides a pending direct application; accepting claims a seat and makes an offer, or
+/// answers 409 when no seat is free or the student already holds a placement.
+pub fn decide(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: DirectApplicationId,
+    decision: Decision,
+) -> Result<DirectApplicationRow, ApiError> {
+    let application = find_direct_application(conn, id)?;
+    if caller.role != Role::BaseCoordinator {
+        return Err(ApiError::Forbidden(
+            "only the base's coordinator decides direct applications".into(),
+        ));
+    }
+    if caller.base_id != Some(application.base_id) {
+        return Err(ApiError::not_found("direct application"));
+    }
+    if application.status != "pending" {
+        return Err(ApiError::Conflict(format!(
+            "the application was {} already",
+            application.status
+        )));
+    }
+    let now = Timestamp::now();
+    let (status, placement_id, reason) = match decision {
+        Decision::Accept => {
+            claim_seat(conn, application.cycle_id, application.base_id)?;
+            let placement = PlacementRow {
+                id: PlacementId::generate(),
+                cycle_id: application.cycle_id,
+                student_id: application.student_id,
+                base_id: application.base_id,
+                status: PlacementStatus::Offered.as_str().into(),
+                source: "second_round".into(),
+                run_id: None,
+                decline_reason: None,
+                created_at: now,
+                updated_at: now,
+            };
+            let inserted = dispatch!(conn, |c| diesel::insert_into(placements::table)
+                .values(&placement)
+                .execute(c));
+            match inserted {
+                Ok(_) => {}
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => {
+                    return Err(ApiError::Conflict(
+                        "the student already holds a placement in this cycle".into(),
+                    ))
+                }
+                Err(other) => return Err(other.into()),
+            }
+            record(
+                conn,
+                placement.id,
+                caller.user_id,
+                None,
+                PlacementStatus::Offered,
+                Some("second-round application accepted".into()),
+            )?;
+            ("accepted", Some(placement.id), None)
+        }
+        Decision::Reject(reason) => ("rejected", None, reason),
+    };
+    let decided = dispatch!(conn, |c| diesel::update(
+        direct_applications::table
+            .find(id)
+            .filter(direct_applications::status.eq("pending"))
+    )
+    .set((
+        direct_applications::status.eq(status),
+        direct_applications::placement_id.eq(placement_id),
+        direct_applications::decided_by.eq(Some(caller.user_id)),
+        direct_applications::decided_at.eq(Some(now)),
+        direct_applications::reason.eq(reason),
+    ))
+    .execute(c))?;
+    if decided != 1 {
+        return Err(ApiError::Conflict(
+            "the application was decided meanwhile".into(),
+        ));
+    }
+    find_direct_application(conn, id)
+}
