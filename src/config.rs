@@ -18,6 +18,12 @@ pub struct Config {
     pub pool_size: u32,
     /// HTTP worker threads (default: one per core).
     pub workers: usize,
+    /// Pause between looks at an empty outbox.
+    pub mail_poll_ms: u64,
+    /// Wait before the first retry of a failed email; doubled for each further one.
+    pub mail_retry_base_ms: i64,
+    /// Attempts before an email is marked failed.
+    pub mail_max_attempts: i32,
 }
 
 impl Default for Config {
@@ -33,6 +39,9 @@ impl Default for Config {
             workers: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
+            mail_poll_ms: 1000,
+            mail_retry_base_ms: 30_000,
+            mail_max_attempts: 8,
         }
     }
 }
@@ -64,6 +73,21 @@ impl Config {
             config.pool_size = size
                 .parse()
                 .map_err(|_| anyhow::anyhow!("PLACEMAT_DB_POOL_SIZE must be a whole number"))?;
+        }
+        if let Some(poll) = var("PLACEMAT_MAIL_POLL_MS") {
+            config.mail_poll_ms = poll
+                .parse()
+                .map_err(|_| anyhow::anyhow!("PLACEMAT_MAIL_POLL_MS must be a whole number"))?;
+        }
+        if let Some(base) = var("PLACEMAT_MAIL_RETRY_BASE_MS") {
+            config.mail_retry_base_ms = base.parse().map_err(|_| {
+                anyhow::anyhow!("PLACEMAT_MAIL_RETRY_BASE_MS must be a whole number")
+            })?;
+        }
+        if let Some(attempts) = var("PLACEMAT_MAIL_MAX_ATTEMPTS") {
+            config.mail_max_attempts = attempts.parse().map_err(|_| {
+                anyhow::anyhow!("PLACEMAT_MAIL_MAX_ATTEMPTS must be a whole number")
+            })?;
         }
         if let Some(workers) = var("PLACEMAT_WORKERS") {
             config.workers = workers

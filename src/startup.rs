@@ -5,6 +5,8 @@ use crate::api;
 use crate::api::extract::{path_error, MAX_JSON_BODY};
 use crate::config::Config;
 use crate::db::Database;
+use crate::email::transport::Mailer;
+use crate::email::worker::{DeliverySettings, Worker};
 use crate::telemetry::{observe_request, Metrics};
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -26,6 +28,7 @@ pub struct Application {
     port: u16,
     server: Server,
     db: Database,
+    worker: Worker,
 }
 
 impl Application {
@@ -37,10 +40,25 @@ impl Application {
         let listener = TcpListener::bind(&config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr()?.port();
+        let metrics = Metrics::new()?;
+        let worker = Worker::new(
+            db.clone(),
+            Mailer::from_config(&config)?,
+            &config.mail_from,
+            DeliverySettings {
+                poll: std::time::Duration::from_millis(config.mail_poll_ms),
+                batch: 20,
+                max_attempts: config.mail_max_attempts,
+                retry_base: chrono::Duration::milliseconds(config.mail_retry_base_ms),
+                retry_cap: chrono::Duration::hours(1),
+                lease: chrono::Duration::minutes(2),
+            },
+            metrics.email_attempts.clone(),
+        )?;
         let state = web::Data::new(AppState {
             db: db.clone(),
             config: Arc::new(config.clone()),
-            metrics: Metrics::new()?,
+            metrics,
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -60,7 +78,12 @@ impl Application {
         .workers(config.workers)
         .listen(listener)?
         .run();
-        Ok(Self { port, server, db })
+        Ok(Self {
+            port,
+            server,
+            db,
+            worker,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -71,9 +94,13 @@ impl Application {
         &self.db
     }
 
-    /// Serves until the server is stopped.
+    /// Serves, and delivers email in the background, until the server is stopped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        tracing::info!(delivery = %self.worker.describe(), "email worker started");
+        let worker = tokio::spawn(self.worker.run());
+        let served = self.server.await;
+        worker.abort();
+        served
     }
 }
 

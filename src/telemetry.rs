@@ -26,6 +26,8 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    /// Email delivery attempts by outcome (`sent`, `retry`, `failed`).
+    pub email_attempts: IntCounterVec,
 }
 
 impl Metrics {
@@ -45,18 +47,22 @@ impl Metrics {
             ]),
             &["method", "route"],
         )?;
+        let email_attempts = IntCounterVec::new(
+            Opts::new(
+                "placemat_email_attempts_total",
+                "Email delivery attempts by outcome",
+            ),
+            &["outcome"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(email_attempts.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
+            email_attempts,
         })
-    }
-
-    /// Registers another collector (gauges of the outbox, for one).
-    pub fn register(&self, collector: Box<dyn prometheus::core::Collector>) -> anyhow::Result<()> {
-        Ok(self.registry.register(collector)?)
     }
 
     pub fn render(&self) -> anyhow::Result<String> {

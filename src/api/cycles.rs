@@ -331,10 +331,12 @@ pub async fn put_seats(
                 .first(c)
                 .optional())?;
             match existing {
-                Some(current) if seats < current.taken => return Err(ApiError::Conflict(format!(
+                Some(current) if seats < current.taken => {
+                    return Err(ApiError::Conflict(format!(
                     "the base holds {} live placements in this cycle; seats cannot go below that",
                     current.taken
-                ))),
+                )))
+                }
                 Some(_) => dispatch!(conn, |c| diesel::update(
                     cycle_seats::table.find((cycle_id, base_id))
                 )

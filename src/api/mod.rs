@@ -5,6 +5,7 @@ pub mod auth;
 pub mod bases;
 pub mod cycles;
 pub mod direct_applications;
+pub mod emails;
 pub mod extract;
 pub mod lookup;
 pub mod match_runs;
@@ -133,7 +134,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/placements/{id}/complete",
                     web::post().to(placements::complete),
-                ),
+                )
+                .route("/emails", web::get().to(emails::list))
+                .route("/emails/{id}", web::get().to(emails::get))
+                .route("/emails/{id}/retry", web::post().to(emails::retry))
         );
 }
 

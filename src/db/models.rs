@@ -251,3 +251,35 @@ pub struct DirectApplicationRow {
     pub reason: Option<String>,
     pub created_at: Timestamp,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = email_outbox)]
+pub struct EmailRow {
+    pub id: EmailId,
+    pub kind: String,
+    pub placement_id: Option<PlacementId>,
+    /// `Name <address>`.
+    pub recipient: String,
+    /// One `Name <address>` a line.
+    pub cc: String,
+    pub reply_to: Option<String>,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: Timestamp,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = email_attempts)]
+pub struct EmailAttemptRow {
+    pub id: EmailAttemptId,
+    pub email_id: EmailId,
+    pub at: Timestamp,
+    pub succeeded: bool,
+    pub error: Option<String>,
+}

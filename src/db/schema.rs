@@ -317,3 +317,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_outbox,
     email_attempts,
 );
+
+// The statistics group placements by columns of several tables at once.
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    students::university_id,
+    students::program_id,
+    placements::status,
+    placements::base_id,
+    bases::host_university_id,
+);

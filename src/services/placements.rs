@@ -165,6 +165,9 @@ pub fn act(
         release_seat(conn, placement.cycle_id, placement.base_id)?;
     }
     record(conn, id, caller.user_id, Some(from), to, reason)?;
+    if to == PlacementStatus::Confirmed {
+        crate::email::outbox::queue_confirmation(conn, id)?;
+    }
     find(conn, id)
 }
 

@@ -58,6 +58,9 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    if std::env::var_os("TEST_LOG").is_some() {
+        placemat::telemetry::init_logging();
+    }
     let workdir = tempfile::tempdir().expect("a temporary folder");
     let (database_url, postgres) = fresh_database(&workdir);
     let mail_dir = workdir.path().join("mail");
@@ -67,6 +70,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         mail_dir: mail_dir.clone(),
         pool_size: 8,
         workers: 2,
+        mail_poll_ms: 50,
+        mail_retry_base_ms: 200,
         ..Config::default()
     };
     adjust(&mut config);

@@ -2,6 +2,7 @@
 
 mod applications;
 mod auth;
+mod emails;
 mod helpers;
 mod matching;
 mod migrations;
@@ -9,4 +10,5 @@ mod operations;
 mod placements;
 mod reference_data;
 mod second_round;
+mod smtp;
 mod students;
