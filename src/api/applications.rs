@@ -302,66 +302,120 @@ pub async fn put_mine(
     caller.require_role(&[Role::Student])?;
     let cycle_id = id.into_inner();
     let list = body.0.preferences;
-    let view = state
+    // The checks read on a reader connection, so that the single writer of SQLite is held
+    // only for the writes themselves: deadline bursts queue on it.
+    let checked = list.clone();
+    let (student, program_code) = state
         .db
-        .write(move |conn| {
+        .read(move |conn| {
             let cycle = lookup::cycle(conn, cycle_id)?;
             let student = own_student(conn, &caller)?;
-            check_preferences(conn, &cycle, &student, &list)?;
-            let now = Timestamp::now();
-            let existing: Option<ApplicationId> = dispatch!(conn, |c| applications::table
-                .filter(applications::cycle_id.eq(cycle_id))
-                .filter(applications::student_id.eq(student.id))
-                .select(applications::id)
-                .first(c)
-                .optional())?;
-            let application_id = match existing {
-                Some(id) => {
-                    dispatch!(conn, |c| {
-                        diesel::update(applications::table.find(id))
-                            .set(applications::updated_at.eq(now))
-                            .execute(c)?;
-                        diesel::delete(
-                            application_preferences::table
-                                .filter(application_preferences::application_id.eq(id)),
-                        )
-                        .execute(c)
-                    })?;
-                    id
-                }
-                None => {
-                    let row = ApplicationRow {
-                        id: ApplicationId::generate(),
-                        cycle_id,
-                        student_id: student.id,
-                        submitted_at: now,
-                        updated_at: now,
-                    };
-                    dispatch!(conn, |c| diesel::insert_into(applications::table)
-                        .values(&row)
-                        .execute(c))?;
-                    row.id
-                }
-            };
-            let rows: Vec<PreferenceRow> = list
-                .iter()
-                .enumerate()
-                .map(|(index, &base_id)| PreferenceRow {
-                    application_id,
-                    position: index as i32 + 1,
-                    base_id,
-                })
-                .collect();
-            dispatch!(conn, |c| diesel::insert_into(
-                application_preferences::table
-            )
-            .values(&rows)
-            .execute(c))?;
-            inputs::touch(conn, cycle_id)?;
-            load_own(conn, cycle_id, student.id)
+            check_preferences(conn, &cycle, &student, &checked)?;
+            let program_code: String = dispatch!(conn, |c| programs::table
+                .find(student.program_id)
+                .select(programs::code)
+                .first(c))?;
+            Ok((student, program_code))
         })
         .await?;
-    Ok(web::Json(view))
+    let student_id = student.id;
+    let stored = list.clone();
+    let application = state
+        .db
+        .write(move |conn| {
+            let published: Option<MatchRunId> = dispatch!(conn, |c| cycles::table
+                .find(cycle_id)
+                .select(cycles::published_run_id)
+                .first(c))?;
+            if published.is_some() {
+                return Err(ApiError::invalid(
+                    "cycle",
+                    "the cycle's match is published; apply directly to a base with free seats",
+                ));
+            }
+            let application = store_list(conn, cycle_id, student_id, &stored)?;
+            inputs::touch(conn, cycle_id)?;
+            Ok(application)
+        })
+        .await?;
+    Ok(web::Json(ApplicationView {
+        id: application.id,
+        cycle_id,
+        student_id,
+        student_name: student.name,
+        student_number: student.student_number,
+        university_id: student.university_id,
+        program_code,
+        score: student.score,
+        preferences: list,
+        choice_rank_of_base: None,
+        submitted_at: application.submitted_at,
+        updated_at: application.updated_at,
+    }))
+}
+
+/// Replaces the student's list in the cycle, creating its application the first time.
+fn store_list(
+    conn: &mut DbConn,
+    cycle_id: CycleId,
+    student_id: StudentId,
+    list: &[BaseId],
+) -> Result<ApplicationRow, ApiError> {
+    let now = Timestamp::now();
+    let existing: Option<ApplicationRow> = dispatch!(conn, |c| applications::table
+        .filter(applications::cycle_id.eq(cycle_id))
+        .filter(applications::student_id.eq(student_id))
+        .select(ApplicationRow::as_select())
+        .first(c)
+        .optional())?;
+    let application = match existing {
+        Some(current) => {
+            let id = current.id;
+            dispatch!(conn, |c| {
+                diesel::update(applications::table.find(id))
+                    .set(applications::updated_at.eq(now))
+                    .execute(c)?;
+                diesel::delete(
+                    application_preferences::table
+                        .filter(application_preferences::application_id.eq(id)),
+                )
+                .execute(c)
+            })?;
+            ApplicationRow {
+                updated_at: now,
+                ..current
+            }
+        }
+        None => {
+            let row = ApplicationRow {
+                id: ApplicationId::generate(),
+                cycle_id,
+                student_id,
+                submitted_at: now,
+                updated_at: now,
+            };
+            dispatch!(conn, |c| diesel::insert_into(applications::table)
+                .values(&row)
+                .execute(c))?;
+            row
+        }
+    };
+    let application_id = application.id;
+    let rows: Vec<PreferenceRow> = list
+        .iter()
+        .enumerate()
+        .map(|(index, &base_id)| PreferenceRow {
+            application_id,
+            position: index as i32 + 1,
+            base_id,
+        })
+        .collect();
+    dispatch!(conn, |c| diesel::insert_into(
+        application_preferences::table
+    )
+    .values(&rows)
+    .execute(c))?;
+    Ok(application)
 }
 
 /// The caller's application in a cycle.
