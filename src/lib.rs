@@ -3,6 +3,7 @@
 
 // Diesel's insert statements over wide tables nest deeper than the default limit.
 #![recursion_limit = "256"]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
 pub mod auth;

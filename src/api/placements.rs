@@ -73,6 +73,9 @@ pub struct NoteRequest {
 
 type ViewRow = (PlacementRow, String, UniversityId, String);
 
+/// A history entry as read: when, the actor's email, from, to, reason.
+type EventRow = (Timestamp, Option<String>, Option<String>, String, Option<String>);
+
 fn to_view(
     (row, student_name, university_id, base_name): ViewRow,
 ) -> Result<PlacementView, ApiError> {
@@ -110,13 +113,7 @@ pub fn detail(conn: &mut DbConn, id: PlacementId) -> Result<PlacementView, ApiEr
             bases::name
         ))
         .first(c))?;
-    let events: Vec<(
-        Timestamp,
-        Option<String>,
-        Option<String>,
-        String,
-        Option<String>,
-    )> = dispatch!(conn, |c| placement_events::table
+    let events: Vec<EventRow> = dispatch!(conn, |c| placement_events::table
         .left_join(users::table.on(users::id.nullable().eq(placement_events::actor_user_id)))
         .filter(placement_events::placement_id.eq(id))
         .select((
