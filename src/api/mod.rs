@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod ops;
 pub mod placements;
 pub mod programs;
+pub mod stats;
 pub mod students;
 pub mod universities;
 
@@ -138,6 +139,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/emails", web::get().to(emails::list))
                 .route("/emails/{id}", web::get().to(emails::get))
                 .route("/emails/{id}/retry", web::post().to(emails::retry))
+                .route("/stats/placements", web::get().to(stats::placements)),
         );
 }
 

@@ -56,6 +56,7 @@ use utoipa::{Modify, OpenApi};
         super::emails::list,
         super::emails::get,
         super::emails::retry,
+        super::stats::placements,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),

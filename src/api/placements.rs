@@ -74,7 +74,13 @@ pub struct NoteRequest {
 type ViewRow = (PlacementRow, String, UniversityId, String);
 
 /// A history entry as read: when, the actor's email, from, to, reason.
-type EventRow = (Timestamp, Option<String>, Option<String>, String, Option<String>);
+type EventRow = (
+    Timestamp,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+);
 
 fn to_view(
     (row, student_name, university_id, base_name): ViewRow,

@@ -125,3 +125,82 @@ async fn each_role_sees_its_own_scope_in_me() {
     assert_eq!(me["role"], "student");
     assert_eq!(me["student_id"], student["id"]);
 }
+
+#[tokio::test]
+async fn every_endpoint_but_login_and_the_documents_wants_a_token() {
+    let app = spawn_app().await;
+    let some_id = "6f1c1f5e-0000-4000-8000-000000000000";
+    let calls = [
+        (Method::GET, "/api/v1/me".to_owned()),
+        (Method::POST, "/api/v1/auth/logout".to_owned()),
+        (Method::GET, "/api/v1/universities".to_owned()),
+        (Method::POST, "/api/v1/universities".to_owned()),
+        (Method::GET, "/api/v1/programs".to_owned()),
+        (Method::GET, "/api/v1/bases".to_owned()),
+        (Method::GET, format!("/api/v1/bases/{some_id}")),
+        (Method::PATCH, format!("/api/v1/bases/{some_id}")),
+        (Method::GET, "/api/v1/cycles".to_owned()),
+        (Method::GET, format!("/api/v1/cycles/{some_id}/seats")),
+        (
+            Method::PUT,
+            format!("/api/v1/cycles/{some_id}/seats/{some_id}"),
+        ),
+        (Method::GET, "/api/v1/students".to_owned()),
+        (Method::POST, "/api/v1/students/import".to_owned()),
+        (
+            Method::PUT,
+            format!("/api/v1/cycles/{some_id}/applications/me"),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/cycles/{some_id}/applications"),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/cycles/{some_id}/rankings/{some_id}"),
+        ),
+        (Method::POST, format!("/api/v1/cycles/{some_id}/match-runs")),
+        (
+            Method::GET,
+            format!("/api/v1/match-runs/{some_id}/assignments"),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/match-runs/{some_id}/publish"),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/cycles/{some_id}/direct-applications"),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/direct-applications/{some_id}/accept"),
+        ),
+        (Method::GET, "/api/v1/placements".to_owned()),
+        (
+            Method::POST,
+            format!("/api/v1/placements/{some_id}/confirm"),
+        ),
+        (Method::GET, "/api/v1/emails".to_owned()),
+        (
+            Method::GET,
+            format!("/api/v1/stats/placements?cycle={some_id}&group_by=university"),
+        ),
+    ];
+    for (method, path) in calls {
+        let response = app
+            .request(method.clone(), &path, None)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "{method} {path}"
+        );
+    }
+    for open in ["/api/v1/openapi.json", "/healthz", "/readyz", "/metrics"] {
+        let response = app.client.get(app.url(open)).send().await.expect("sent");
+        assert_eq!(response.status(), StatusCode::OK, "{open}");
+    }
+}

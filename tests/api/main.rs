@@ -11,4 +11,5 @@ mod placements;
 mod reference_data;
 mod second_round;
 mod smtp;
+mod stats;
 mod students;
