@@ -7,8 +7,8 @@
 //!
 //!     cargo run --release --example bench_service [-- --runs 5 --clients 200]
 //!
-//! SQLite in a temporary folder by default; `PLACEMAT_BENCH_DATABASE_URL=postgres://…/db`
-//! runs it on an (empty) PostgreSQL database instead.
+//! SQLite in a temporary folder by default; `PLACEMAT_BENCH_EMPTY_DATABASE_URL=postgres://…/db`
+//! runs it on an empty PostgreSQL database instead.
 
 use diesel::prelude::*;
 use placemat::auth::token;
@@ -45,7 +45,7 @@ async fn main() -> anyhow::Result<()> {
     let runs = arg("--runs", 5);
     let clients = arg("--clients", 200);
     let workdir = tempfile::tempdir()?;
-    let database_url = std::env::var("PLACEMAT_BENCH_DATABASE_URL")
+    let database_url = std::env::var("PLACEMAT_BENCH_EMPTY_DATABASE_URL")
         .unwrap_or_else(|_| format!("sqlite://{}", workdir.path().join("bench.db").display()));
     let config = Config {
         database_url: database_url.clone(),

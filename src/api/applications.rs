@@ -44,6 +44,7 @@ pub struct ApplicationView {
 }
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ApplicationFilters {
     /// Only applicants who listed this base.
     pub base: Option<BaseId>,

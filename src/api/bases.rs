@@ -96,6 +96,7 @@ pub struct BasePatch {
 }
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BaseFilters {
     /// Only bases accepting this program (code or id).
     pub program: Option<String>,

@@ -118,6 +118,7 @@ pub struct SeatsView {
 }
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SeatFilters {
     /// Only this base.
     pub base: Option<BaseId>,

@@ -59,6 +59,7 @@ impl From<DirectApplicationRow> for DirectApplicationView {
 }
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DirectApplicationFilters {
     /// `pending`, `accepted` or `rejected`.
     pub status: Option<String>,

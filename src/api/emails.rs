@@ -86,6 +86,7 @@ impl From<EmailRow> for EmailView {
 }
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EmailFilters {
     pub status: Option<EmailStatus>,
     pub placement: Option<PlacementId>,

@@ -110,6 +110,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 /// `?limit=&offset=` of every list.
 #[derive(Debug, Clone, Copy, Deserialize, IntoParams, Validate)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// How many items to return (1–1000, default 50).
     #[validate(range(min = 1, max = 1000, message = "must be between 1 and 1000"))]

@@ -55,6 +55,7 @@ pub struct AssignmentView {
 }
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AssignmentFilters {
     /// Only matched (true) or unmatched (false) students.
     pub matched: Option<bool>,

@@ -47,6 +47,7 @@ pub struct HistoryEntry {
 }
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PlacementFilters {
     pub cycle: Option<CycleId>,
     pub base: Option<BaseId>,

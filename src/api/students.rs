@@ -112,6 +112,7 @@ pub struct StudentPatch {
 }
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StudentFilters {
     /// Only this university's students (alliance admin).
     pub university: Option<UniversityId>,

@@ -74,7 +74,8 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
         conn.batch_execute(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+             PRAGMA mmap_size = 268435456;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }

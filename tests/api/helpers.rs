@@ -115,13 +115,16 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some((server, name)) = self.postgres.take() {
-            std::thread::spawn(move || {
+            // On a thread of its own, so as not to hold up the test's runtime while the
+            // server closes the app's connections; joined, so that it ends with the test.
+            let dropping = std::thread::spawn(move || {
                 if let Ok(mut admin) = diesel::PgConnection::establish(&server) {
                     let _ =
                         diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                             .execute(&mut admin);
                 }
             });
+            let _ = dropping.join();
         }
     }
 }

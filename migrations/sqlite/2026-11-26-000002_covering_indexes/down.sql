@@ -1,0 +1,4 @@
+DROP INDEX placements_cycle_student_base_status_idx;
+DROP INDEX bases_host_idx;
+DROP INDEX students_university_program_idx;
+DROP INDEX applications_cycle_student_idx;
