@@ -415,27 +415,13 @@ async fn two_instances_deliver_a_hundred_confirmations_exactly_once_each() {
     .await;
     let offers = offers["items"].as_array().cloned().unwrap_or_default();
     assert_eq!(offers.len(), 100);
-    let second = app.sibling().await;
-    let requests = offers.iter().enumerate().map(|(n, offer)| {
-        let address = if n % 2 == 0 {
-            app.address.clone()
-        } else {
-            second.clone()
-        };
-        let url = format!("{address}/api/v1/placements/{}/confirm", id(offer));
-        let client = app.client.clone();
-        let coordinator = coordinator.clone();
-        async move {
-            client
-                .post(url)
-                .bearer_auth(coordinator)
-                .send()
-                .await
-                .expect("sent")
-                .status()
-        }
-    });
-    let statuses = join_all(requests).await;
+    let paths: Vec<String> = offers
+        .iter()
+        .map(|offer| format!("/api/v1/placements/{}/confirm", id(offer)))
+        .collect();
+    let statuses = app
+        .post_concurrently_on_two_instances(&paths, &coordinator)
+        .await;
     assert!(
         statuses.iter().all(|s| *s == StatusCode::OK),
         "{statuses:?}"

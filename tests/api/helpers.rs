@@ -141,6 +141,28 @@ impl TestApp {
         address
     }
 
+    /// POSTs to every path at once, alternating between this instance and a second one on
+    /// the same database, as a load balancer would; answers the statuses in order.
+    pub async fn post_concurrently_on_two_instances(
+        &self,
+        paths: &[String],
+        token: &str,
+    ) -> Vec<StatusCode> {
+        let second = self.sibling().await;
+        let requests = paths.iter().enumerate().map(|(n, path)| {
+            let address = if n % 2 == 0 { &self.address } else { &second };
+            self.client
+                .post(format!("{address}{path}"))
+                .bearer_auth(token)
+                .send()
+        });
+        futures_util::future::join_all(requests)
+            .await
+            .into_iter()
+            .map(|response| response.expect("sent").status())
+            .collect()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

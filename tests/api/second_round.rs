@@ -2,7 +2,6 @@
 
 use crate::helpers::*;
 use crate::matching::{run_match, small_cycle};
-use futures_util::future::join_all;
 use placemat::domain::Role;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -256,27 +255,13 @@ async fn crowded_base(app: &TestApp, seats: i64, students: usize) -> (String, Ve
 async fn two_hundred_concurrent_accepts_on_two_instances_fill_exactly_ten_seats() {
     let app = spawn_app().await;
     let (coordinator, applications) = crowded_base(&app, 10, 200).await;
-    let second = app.sibling().await;
-    let requests = applications.iter().enumerate().map(|(n, application)| {
-        let address = if n % 2 == 0 {
-            app.address.clone()
-        } else {
-            second.clone()
-        };
-        let client = app.client.clone();
-        let coordinator = coordinator.clone();
-        let url = format!("{address}/api/v1/direct-applications/{application}/accept");
-        async move {
-            client
-                .post(url)
-                .bearer_auth(coordinator)
-                .send()
-                .await
-                .expect("sent")
-                .status()
-        }
-    });
-    let statuses = join_all(requests).await;
+    let paths: Vec<String> = applications
+        .iter()
+        .map(|application| format!("/api/v1/direct-applications/{application}/accept"))
+        .collect();
+    let statuses = app
+        .post_concurrently_on_two_instances(&paths, &coordinator)
+        .await;
     let accepted = statuses.iter().filter(|s| **s == StatusCode::OK).count();
     let refused = statuses
         .iter()
@@ -310,27 +295,10 @@ async fn fifty_concurrent_confirmations_of_one_offer_confirm_it_once() {
         .as_str()
         .expect("an offer")
         .to_owned();
-    let second = app.sibling().await;
-    let requests = (0..50).map(|n| {
-        let address = if n % 2 == 0 {
-            app.address.clone()
-        } else {
-            second.clone()
-        };
-        let client = app.client.clone();
-        let coordinator = coordinator.clone();
-        let url = format!("{address}/api/v1/placements/{placement}/confirm");
-        async move {
-            client
-                .post(url)
-                .bearer_auth(coordinator)
-                .send()
-                .await
-                .expect("sent")
-                .status()
-        }
-    });
-    let statuses = join_all(requests).await;
+    let paths = vec![format!("/api/v1/placements/{placement}/confirm"); 50];
+    let statuses = app
+        .post_concurrently_on_two_instances(&paths, &coordinator)
+        .await;
     let confirmed = statuses.iter().filter(|s| **s == StatusCode::OK).count();
     let refused = statuses
         .iter()
