@@ -15,7 +15,9 @@ use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -56,14 +58,17 @@ pub enum Backend {
 }
 
 /// The connection pools. On SQLite, writes go through a single connection so that writers
-/// queue in the pool instead of spinning on SQLite's busy handler; readers run beside it
-/// thanks to WAL mode.
+/// queue instead of spinning on SQLite's busy handler; requests take their turn for it in
+/// a first-come, first-served queue (`write_turn`), which keeps the slowest answers of a
+/// deadline burst close to the typical ones. Readers run beside the writer thanks to WAL
+/// mode.
 #[derive(Clone)]
 pub enum Database {
     Postgres(PgPool),
     Sqlite {
         readers: SqlitePool,
         writer: SqlitePool,
+        write_turn: Arc<Semaphore>,
     },
 }
 
@@ -100,19 +105,26 @@ impl Database {
             Ok(Database::Postgres(pool))
         } else if let Some(path) = sqlite_path(url) {
             let manager = || ConnectionManager::<SqliteConnection>::new(path);
+            // A local file does not go stale: no liveness query on every checkout.
             let writer = Pool::builder()
                 .max_size(1)
+                .test_on_check_out(false)
                 .connection_timeout(Duration::from_secs(30))
                 .connection_customizer(Box::new(SqlitePragmas))
                 .build(manager())
                 .with_context(|| format!("cannot open SQLite database {path}"))?;
             let readers = Pool::builder()
                 .max_size(pool_size)
+                .test_on_check_out(false)
                 .connection_timeout(Duration::from_secs(10))
                 .connection_customizer(Box::new(SqlitePragmas))
                 .build(manager())
                 .with_context(|| format!("cannot open SQLite database {path}"))?;
-            Ok(Database::Sqlite { readers, writer })
+            Ok(Database::Sqlite {
+                readers,
+                writer,
+                write_turn: Arc::new(Semaphore::new(1)),
+            })
         } else {
             anyhow::bail!("unsupported database URL (expected sqlite://FILE or postgres://…)")
         }
@@ -187,10 +199,24 @@ impl Database {
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        // The turn is given back on the blocking thread as soon as the transaction ends,
+        // not when this task is next polled.
+        let turn = match self {
+            Database::Sqlite { write_turn, .. } => Some(
+                Arc::clone(write_turn)
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| ApiError::Internal(anyhow::anyhow!("write queue closed: {e}")))?,
+            ),
+            Database::Postgres(_) => None,
+        };
         let db = self.clone();
         actix_web::web::block(move || {
             let mut conn = db.writer()?;
-            write_transaction(&mut conn, work)
+            let outcome = write_transaction(&mut conn, work);
+            drop(conn);
+            drop(turn);
+            outcome
         })
         .await?
     }
