@@ -12,16 +12,7 @@ use std::time::Duration;
 
 async fn publish(app: &TestApp, setup: &Cycle) {
     let run = run_match(app, &setup.cycle, 1).await;
-    expect_json(
-        app.post(
-            &format!("/api/v1/match-runs/{}/publish", id(&run)),
-            &app.admin,
-            json!({}),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
+    app.publish(&run).await;
 }
 
 async fn offer_of(app: &TestApp, token: &str) -> Value {
@@ -364,26 +355,7 @@ async fn two_instances_deliver_a_hundred_confirmations_exactly_once_each() {
         .await;
     let cycle = app.create_open_cycle("2027 summer", 1).await;
     app.set_seats(&cycle, &base, 100).await;
-    let mut csv =
-        String::from("university_id,student_number,name,email,program_code,cohort_year,password\n");
-    for n in 0..100 {
-        csv.push_str(&format!(
-            "{},M{n:03},学生{n},m{n}@students.test,0854,2026,{PASSWORD}\n",
-            id(&usst)
-        ));
-    }
-    let imported = app
-        .request(
-            reqwest::Method::POST,
-            "/api/v1/students/import",
-            Some(&app.admin),
-        )
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .expect("sent");
-    expect_json(imported, StatusCode::CREATED).await;
+    app.import_students(&usst, "m", 100).await;
     for n in 0..100 {
         let token = app.login(&format!("m{n}@students.test"), PASSWORD).await;
         let path = format!("/api/v1/cycles/{}/applications/me", id(&cycle));
@@ -395,16 +367,7 @@ async fn two_instances_deliver_a_hundred_confirmations_exactly_once_each() {
         .await;
     }
     let run = run_match(&app, &cycle, 5).await;
-    expect_json(
-        app.post(
-            &format!("/api/v1/match-runs/{}/publish", id(&run)),
-            &app.admin,
-            json!({}),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
+    app.publish(&run).await;
     let coordinator = app
         .staff(Role::BaseCoordinator, None, Some(id(&base)))
         .await;

@@ -300,6 +300,38 @@ impl TestApp {
         expect_json(response, StatusCode::CREATED).await
     }
 
+    /// Publishes a match run and answers it.
+    pub async fn publish(&self, run: &Value) -> Value {
+        let path = format!("/api/v1/match-runs/{}/publish", id(run));
+        expect_json(
+            self.post(&path, &self.admin, json!({})).await,
+            StatusCode::OK,
+        )
+        .await
+    }
+
+    /// Imports `count` students of the program `0854` from CSV, as the alliance admin; their
+    /// emails are `{prefix}{n}@students.test` and their password is [`PASSWORD`].
+    pub async fn import_students(&self, university: &Value, prefix: &str, count: usize) {
+        let mut csv = String::from(
+            "university_id,student_number,name,email,program_code,cohort_year,password\n",
+        );
+        for n in 0..count {
+            csv.push_str(&format!(
+                "{},{prefix}{n:04},学生 {prefix}{n},{prefix}{n}@students.test,0854,2026,{PASSWORD}\n",
+                id(university)
+            ));
+        }
+        let imported = self
+            .request(Method::POST, "/api/v1/students/import", Some(&self.admin))
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .expect("sent");
+        expect_json(imported, StatusCode::CREATED).await;
+    }
+
     pub async fn set_seats(&self, cycle: &Value, base: &Value, seats: i64) -> Value {
         let path = format!("/api/v1/cycles/{}/seats/{}", id(cycle), id(base));
         let response = self.put(&path, &self.admin, json!({"seats": seats})).await;

@@ -210,16 +210,7 @@ async fn the_alliance_runs_and_publishes_the_student_optimal_stable_matching() {
         "running changes no placement"
     );
 
-    let published = expect_json(
-        app.post(
-            &format!("/api/v1/match-runs/{}/publish", id(&run)),
-            &app.admin,
-            json!({}),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
+    let published = app.publish(&run).await;
     assert_eq!(published["status"], "published");
     let offers = expect_json(
         app.get("/api/v1/placements?status=offered", &app.admin)
@@ -375,16 +366,7 @@ async fn a_run_is_reproducible_from_its_seed_and_stale_after_a_change() {
     .await;
     assert!(problem["detail"].as_str().unwrap_or("").contains("stale"));
     let fresh = run_match(&app, &cycle, 1).await;
-    expect_json(
-        app.post(
-            &format!("/api/v1/match-runs/{}/publish", id(&fresh)),
-            &app.admin,
-            json!({}),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
+    app.publish(&fresh).await;
 }
 
 #[tokio::test]

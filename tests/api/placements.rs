@@ -8,16 +8,7 @@ use serde_json::{json, Value};
 async fn published(app: &TestApp) -> Cycle {
     let setup = small_cycle(app).await;
     let run = run_match(app, &setup.cycle, 1).await;
-    expect_json(
-        app.post(
-            &format!("/api/v1/match-runs/{}/publish", id(&run)),
-            &app.admin,
-            json!({}),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
+    app.publish(&run).await;
     setup
 }
 

@@ -20,16 +20,7 @@ async fn an_unmatched_student_applies_directly_and_gets_an_offer() {
     .await;
 
     let run = run_match(&app, &setup.cycle, 1).await;
-    expect_json(
-        app.post(
-            &format!("/api/v1/match-runs/{}/publish", id(&run)),
-            &app.admin,
-            json!({}),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
+    app.publish(&run).await;
     let problem = expect_problem(
         app.post(&direct, s3, json!({"base_id": setup.bases["A"]["id"]}))
             .await,
@@ -141,16 +132,7 @@ async fn a_coordinator_rejects_a_direct_application() {
     let app = spawn_app().await;
     let setup = small_cycle(&app).await;
     let run = run_match(&app, &setup.cycle, 1).await;
-    expect_json(
-        app.post(
-            &format!("/api/v1/match-runs/{}/publish", id(&run)),
-            &app.admin,
-            json!({}),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
+    app.publish(&run).await;
     let direct = format!("/api/v1/cycles/{}/direct-applications", id(&setup.cycle));
     let application = expect_json(
         app.post(
@@ -203,36 +185,8 @@ async fn crowded_base(app: &TestApp, seats: i64, students: usize) -> (String, Ve
     let cycle = app.create_open_cycle("2027 summer", 3).await;
     app.set_seats(&cycle, &base, seats).await;
     let run = run_match(app, &cycle, 1).await;
-    expect_json(
-        app.post(
-            &format!("/api/v1/match-runs/{}/publish", id(&run)),
-            &app.admin,
-            json!({}),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
-    let mut csv =
-        String::from("university_id,student_number,name,email,program_code,cohort_year,password\n");
-    for n in 0..students {
-        csv.push_str(&format!(
-            "{},C{n:04},Crowd {n},c{n}@students.test,0854,2026,{PASSWORD}\n",
-            id(&usst)
-        ));
-    }
-    let imported = app
-        .request(
-            reqwest::Method::POST,
-            "/api/v1/students/import",
-            Some(&app.admin),
-        )
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .expect("sent");
-    expect_json(imported, StatusCode::CREATED).await;
+    app.publish(&run).await;
+    app.import_students(&usst, "c", students).await;
     let direct = format!("/api/v1/cycles/{}/direct-applications", id(&cycle));
     let mut applications = Vec::new();
     for n in 0..students {

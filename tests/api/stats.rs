@@ -118,16 +118,7 @@ async fn placed_cycle(app: &TestApp) -> Placed {
         students.insert(key, (student, token));
     }
     let run = run_match(app, &cycle, 1).await;
-    expect_json(
-        app.post(
-            &format!("/api/v1/match-runs/{}/publish", id(&run)),
-            &app.admin,
-            json!({}),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
+    app.publish(&run).await;
     let listed = expect_json(
         app.get(
             &format!("/api/v1/placements?cycle={}&limit=100", id(&cycle)),
