@@ -61,8 +61,25 @@ impl From<DirectApplicationRow> for DirectApplicationView {
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DirectApplicationFilters {
-    /// `pending`, `accepted` or `rejected`.
-    pub status: Option<String>,
+    pub status: Option<DirectApplicationStatus>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DirectApplicationStatus {
+    Pending,
+    Accepted,
+    Rejected,
+}
+
+impl DirectApplicationStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            DirectApplicationStatus::Pending => "pending",
+            DirectApplicationStatus::Accepted => "accepted",
+            DirectApplicationStatus::Rejected => "rejected",
+        }
+    }
 }
 
 /// Second round: an unplaced student applies to a base that still has a free seat.
@@ -202,8 +219,8 @@ pub async fn list(
                                 .eq(caller.student_id),
                         ),
                     };
-                    if let Some(status) = &filters.status {
-                        query = query.filter(direct_applications::status.eq(status.clone()));
+                    if let Some(status) = filters.status {
+                        query = query.filter(direct_applications::status.eq(status.as_str()));
                     }
                     query
                 };

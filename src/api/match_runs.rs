@@ -116,12 +116,8 @@ pub async fn create(
         .unwrap_or_else(|| rand::thread_rng().gen_range(0..i64::MAX));
     let db = state.db.clone();
     let run = actix_web::web::block(move || -> Result<RunView, ApiError> {
-        let mut conn = db.reader()?;
-        lookup::cycle(&mut conn, cycle_id)?;
-        drop(conn);
-        let mut conn = db.writer()?;
-        let row = runs::run_cycle(&mut conn, cycle_id, seed, caller.user_id)?;
-        let current = lookup::cycle(&mut conn, cycle_id)?.inputs_version;
+        let row = runs::run_cycle(&db, cycle_id, seed, caller.user_id)?;
+        let current = lookup::cycle(&mut db.reader()?, cycle_id)?.inputs_version;
         view(row, current)
     })
     .await??;

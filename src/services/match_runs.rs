@@ -3,7 +3,7 @@
 
 use crate::db::models::{AssignmentRow, MatchRunRow, PlacementEventRow, PlacementRow};
 use crate::db::schema::*;
-use crate::db::{read_transaction, DbConn};
+use crate::db::{read_transaction, Database, DbConn};
 use crate::dispatch;
 use crate::domain::*;
 use crate::error::ApiError;
@@ -338,14 +338,15 @@ fn describe(base_id: BaseId, preference_rank: u32, reason: RefusalReason) -> Bas
 }
 
 /// Runs the engine over a cycle and stores the run with its assignments.
+/// The inputs are read on a reading connection; only storing the result takes the writer.
 pub fn run_cycle(
-    conn: &mut DbConn,
+    db: &Database,
     cycle: CycleId,
     seed: i64,
     created_by: UserId,
 ) -> Result<MatchRunRow, ApiError> {
     let started = Instant::now();
-    let inputs = load_inputs(conn, cycle)?;
+    let inputs = load_inputs(&mut db.reader()?, cycle)?;
     let loaded = Instant::now();
     let computed = compute(&inputs, seed as u64)?;
     let stats = statistics(&inputs, &computed);
@@ -370,7 +371,7 @@ pub fn run_cycle(
         created_at: Timestamp::now(),
         published_at: None,
     };
-    crate::db::write_transaction(conn, |conn| -> Result<(), ApiError> {
+    crate::db::write_transaction(&mut db.writer()?, |conn| -> Result<(), ApiError> {
         dispatch!(conn, |c| diesel::insert_into(match_runs::table)
             .values(&run)
             .execute(c))?;
@@ -379,12 +380,12 @@ pub fn run_cycle(
                 .values(chunk)
                 .execute(c))?;
         }
+        run.store_ms = matched.elapsed().as_secs_f64() * 1000.0;
+        dispatch!(conn, |c| diesel::update(match_runs::table.find(id))
+            .set(match_runs::store_ms.eq(run.store_ms))
+            .execute(c))?;
         Ok(())
     })?;
-    run.store_ms = matched.elapsed().as_secs_f64() * 1000.0;
-    dispatch!(conn, |c| diesel::update(match_runs::table.find(id))
-        .set(match_runs::store_ms.eq(run.store_ms))
-        .execute(c))?;
     Ok(run)
 }
 

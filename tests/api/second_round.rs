@@ -69,6 +69,12 @@ async fn an_unmatched_student_applies_directly_and_gets_an_offer() {
     )
     .await;
     assert_eq!(pending["total"], 1);
+    expect_problem(
+        app.get(&format!("{direct}?status=lost"), &setup.coordinators["C"])
+            .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
     let elsewhere = expect_json(
         app.get(&direct, &setup.coordinators["A"]).await,
         StatusCode::OK,
