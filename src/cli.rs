@@ -4,7 +4,7 @@ use crate::auth::password;
 use crate::config::Config;
 use crate::db::models::User;
 use crate::db::schema::{bases, users};
-use crate::db::{write_transaction, Database};
+use crate::db::Database;
 use crate::dispatch;
 use crate::domain::validate::normalise_email;
 use crate::domain::Timestamp;
@@ -187,12 +187,10 @@ pub fn create_user(
         );
     }
     let hash = password::hash(password_text)?;
-    let mut conn = db.writer()?;
-    write_transaction(&mut conn, |conn| -> anyhow::Result<UserId> {
+    db.write_blocking(|conn| -> anyhow::Result<UserId> {
         let university_id: Option<UniversityId> = match (role, university) {
             (Role::UniversityAdmin, Some(reference)) => Some(
-                crate::api::lookup::university_by_ref(conn, reference)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                crate::db::lookup::university_by_ref(conn, reference)?
                     .with_context(|| format!("no university `{reference}`"))?
                     .id,
             ),

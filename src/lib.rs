@@ -17,4 +17,6 @@ pub mod matching;
 pub mod seed;
 pub mod services;
 pub mod startup;
+pub mod state;
+pub mod stats;
 pub mod telemetry;

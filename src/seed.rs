@@ -4,7 +4,7 @@
 use crate::auth::password;
 use crate::db::models::*;
 use crate::db::schema::*;
-use crate::db::{write_transaction, Database, DbConn};
+use crate::db::{Database, DbConn};
 use crate::dispatch;
 use crate::domain::*;
 use chrono::{Duration, NaiveDate};
@@ -73,7 +73,7 @@ const CYCLE_NAME: &str = "2027 summer";
 
 /// Loads the demo data once; a second run finds it and changes nothing.
 pub fn demo(db: &Database) -> anyhow::Result<String> {
-    let mut conn = db.writer()?;
+    let mut conn = db.reader()?;
     let present: i64 = dispatch!(&mut conn, |c| users::table
         .filter(users::email.eq(DEMO_ADMIN_EMAIL))
         .count()
@@ -86,7 +86,7 @@ pub fn demo(db: &Database) -> anyhow::Result<String> {
     }
     let hash = password::hash(DEMO_PASSWORD)?;
     let started = std::time::Instant::now();
-    write_transaction(&mut conn, |conn| load(conn, &hash))?;
+    db.write_blocking(|conn| load(conn, &hash))?;
     let logins = demo_logins(&mut conn)?;
     Ok(format!(
         "demo data loaded in {:.1} s: {} universities, {} programs, {BASES} bases, cycle \"{CYCLE_NAME}\", {STUDENTS} students with applications\n{logins}",

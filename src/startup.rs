@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::db::Database;
 use crate::email::transport::Mailer;
 use crate::email::worker::{DeliverySettings, Worker};
+use crate::state::AppState;
 use crate::telemetry::{observe_request, Metrics};
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -15,13 +16,6 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
-
-/// What every handler can reach.
-pub struct AppState {
-    pub db: Database,
-    pub config: Arc<Config>,
-    pub metrics: Metrics,
-}
 
 /// A migrated database and a bound, not yet running, server.
 pub struct Application {

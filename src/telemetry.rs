@@ -92,7 +92,7 @@ pub async fn observe_request(
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
     let metrics = req
-        .app_data::<web::Data<crate::startup::AppState>>()
+        .app_data::<web::Data<crate::state::AppState>>()
         .map(|s| s.metrics.clone());
     let request_id = req
         .extensions()

@@ -1,6 +1,6 @@
 use crate::api::extract::{JsonBody, Page, PageParams, QueryParams};
-use crate::api::lookup;
 use crate::auth::Caller;
+use crate::db::lookup;
 use crate::db::models::{ApplicationRow, Cycle, PreferenceRow, RankingRow, Student};
 use crate::db::schema::*;
 use crate::db::DbConn;
@@ -8,7 +8,7 @@ use crate::dispatch;
 use crate::domain::*;
 use crate::error::{ApiError, FieldError};
 use crate::services::inputs;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::web;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -73,28 +73,28 @@ fn check_preferences(
     cycle: &Cycle,
     student: &Student,
     list: &[BaseId],
-) -> Result<(), ApiError> {
+) -> Result<(), DomainError> {
     let now = Timestamp::now();
     if cycle.published_run_id.is_some() {
-        return Err(ApiError::invalid(
+        return Err(DomainError::invalid(
             "cycle",
             "the cycle's match is published; apply directly to a base with free seats",
         ));
     }
     if now < cycle.applications_open_at {
-        return Err(ApiError::invalid(
+        return Err(DomainError::invalid(
             "cycle",
             format!("applications open at {}", cycle.applications_open_at),
         ));
     }
     if now >= cycle.applications_close_at {
-        return Err(ApiError::invalid(
+        return Err(DomainError::invalid(
             "cycle",
             format!("applications closed at {}", cycle.applications_close_at),
         ));
     }
     if list.len() > cycle.max_preferences as usize {
-        return Err(ApiError::invalid(
+        return Err(DomainError::invalid(
             "preferences",
             format!(
                 "lists {} bases; this cycle allows at most {}",
@@ -144,14 +144,14 @@ fn check_preferences(
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::invalid_fields(errors))
+        Err(DomainError::invalid_fields(errors))
     }
 }
 
-fn own_student(conn: &mut DbConn, caller: &Caller) -> Result<Student, ApiError> {
+fn own_student(conn: &mut DbConn, caller: &Caller) -> Result<Student, DomainError> {
     let id = caller
         .student_id
-        .ok_or_else(|| ApiError::Forbidden("only students apply".into()))?;
+        .ok_or_else(|| DomainError::Forbidden("only students apply".into()))?;
     lookup::student(conn, id)
 }
 
@@ -159,11 +159,11 @@ fn load_own(
     conn: &mut DbConn,
     cycle: CycleId,
     student: StudentId,
-) -> Result<ApplicationView, ApiError> {
+) -> Result<ApplicationView, DomainError> {
     let mut views = load_views(conn, cycle, ApplicationScope::Student(student), None, 1, 0)?.0;
     views
         .pop()
-        .ok_or_else(|| ApiError::not_found("application"))
+        .ok_or_else(|| DomainError::not_found("application"))
 }
 
 /// Whose applications a list shows.
@@ -181,7 +181,7 @@ fn load_views(
     listing_base: Option<BaseId>,
     limit: i64,
     offset: i64,
-) -> Result<(Vec<ApplicationView>, i64), ApiError> {
+) -> Result<(Vec<ApplicationView>, i64), DomainError> {
     type Row = (
         ApplicationRow,
         (String, String, UniversityId, Option<f64>),
@@ -329,7 +329,7 @@ pub async fn put_mine(
                 .select(cycles::published_run_id)
                 .first(c))?;
             if published.is_some() {
-                return Err(ApiError::invalid(
+                return Err(DomainError::invalid(
                     "cycle",
                     "the cycle's match is published; apply directly to a base with free seats",
                 ));
@@ -361,7 +361,7 @@ fn store_list(
     cycle_id: CycleId,
     student_id: StudentId,
     list: &[BaseId],
-) -> Result<ApplicationRow, ApiError> {
+) -> Result<ApplicationRow, DomainError> {
     let now = Timestamp::now();
     let existing: Option<ApplicationRow> = dispatch!(conn, |c| applications::table
         .filter(applications::cycle_id.eq(cycle_id))
@@ -433,7 +433,7 @@ pub async fn get_mine(
     let cycle_id = id.into_inner();
     let student = caller
         .student_id
-        .ok_or_else(|| ApiError::Forbidden("only students apply".into()))?;
+        .ok_or_else(|| DomainError::Forbidden("only students apply".into()))?;
     let view = state
         .db
         .read(move |conn| {
@@ -524,7 +524,8 @@ pub async fn put_ranking(
             let cycle = lookup::cycle(conn, cycle_id)?;
             lookup::base(conn, base_id)?;
             if cycle.published_run_id.is_some() {
-                return Err(ApiError::Conflict(
+                return Err(DomainError::Conflict(
+                    Conflict::CyclePublished,
                     "the cycle's match is published; rankings no longer change it".into(),
                 ));
             }
@@ -553,7 +554,7 @@ pub async fn put_ranking(
                 }
             }
             if !errors.is_empty() {
-                return Err(ApiError::invalid_fields(errors));
+                return Err(DomainError::invalid_fields(errors));
             }
             let rows: Vec<RankingRow> = order
                 .iter()

@@ -6,7 +6,7 @@ use crate::dispatch;
 use crate::domain::validate::normalise_email;
 use crate::domain::*;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use chrono::Duration;
 use diesel::prelude::*;

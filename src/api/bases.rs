@@ -1,6 +1,6 @@
 use crate::api::extract::{double_option, JsonBody, Page, PageParams, QueryParams};
-use crate::api::lookup;
 use crate::auth::Caller;
+use crate::db::lookup;
 use crate::db::models::{Base, BaseChanges, BaseProgram};
 use crate::db::schema::{base_programs, bases, cycle_seats};
 use crate::db::DbConn;
@@ -8,7 +8,7 @@ use crate::dispatch;
 use crate::domain::validate;
 use crate::domain::*;
 use crate::error::{ApiError, FieldError};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -113,7 +113,10 @@ pub struct BaseFilters {
 }
 
 /// Resolves program references to ids, naming each unknown one.
-fn resolve_programs(conn: &mut DbConn, references: &[String]) -> Result<Vec<ProgramId>, ApiError> {
+fn resolve_programs(
+    conn: &mut DbConn,
+    references: &[String],
+) -> Result<Vec<ProgramId>, DomainError> {
     let mut ids = Vec::with_capacity(references.len());
     let mut errors = Vec::new();
     for (index, reference) in references.iter().enumerate() {
@@ -132,14 +135,14 @@ fn resolve_programs(conn: &mut DbConn, references: &[String]) -> Result<Vec<Prog
     if errors.is_empty() {
         Ok(ids)
     } else {
-        Err(ApiError::invalid_fields(errors))
+        Err(DomainError::invalid_fields(errors))
     }
 }
 
-fn require_university(conn: &mut DbConn, id: UniversityId) -> Result<(), ApiError> {
+fn require_university(conn: &mut DbConn, id: UniversityId) -> Result<(), DomainError> {
     match lookup::university(conn, id)? {
         Some(_) => Ok(()),
-        None => Err(ApiError::invalid(
+        None => Err(DomainError::invalid(
             "host_university_id",
             "no such university",
         )),
@@ -150,7 +153,7 @@ fn replace_programs(
     conn: &mut DbConn,
     base: BaseId,
     programs: &[ProgramId],
-) -> Result<(), ApiError> {
+) -> Result<(), DomainError> {
     let rows: Vec<BaseProgram> = programs
         .iter()
         .map(|&program_id| BaseProgram {
@@ -167,7 +170,7 @@ fn replace_programs(
     Ok(())
 }
 
-fn load_view(conn: &mut DbConn, id: BaseId) -> Result<BaseView, ApiError> {
+fn load_view(conn: &mut DbConn, id: BaseId) -> Result<BaseView, DomainError> {
     let row = lookup::base(conn, id)?;
     let mut codes = lookup::program_codes_of_bases(conn, &[id])?;
     Ok(BaseView::new(row, codes.remove(&id).unwrap_or_default()))
@@ -193,7 +196,7 @@ pub async fn list(
                 Some(reference) => Some(
                     lookup::program_by_ref(conn, reference)?
                         .ok_or_else(|| {
-                            ApiError::BadRequest(format!("unknown program `{reference}`"))
+                            DomainError::UnknownReference(format!("unknown program `{reference}`"))
                         })?
                         .id,
                 ),
@@ -203,7 +206,9 @@ pub async fn list(
                 Some(reference) => Some(
                     lookup::university_by_ref(conn, reference)?
                         .ok_or_else(|| {
-                            ApiError::BadRequest(format!("unknown university `{reference}`"))
+                            DomainError::UnknownReference(format!(
+                                "unknown university `{reference}`"
+                            ))
                         })?
                         .id,
                 ),

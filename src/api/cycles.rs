@@ -1,13 +1,13 @@
 use crate::api::extract::{JsonBody, Page, PageParams, QueryParams};
-use crate::api::lookup;
 use crate::auth::Caller;
+use crate::db::lookup;
 use crate::db::models::{Cycle, CycleChanges, CycleSeats};
 use crate::db::schema::{bases, cycle_seats, cycles, placements};
 use crate::dispatch;
 use crate::domain::validate;
 use crate::domain::*;
 use crate::error::{ApiError, FieldError};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -127,7 +127,7 @@ pub struct SeatFilters {
 }
 
 /// Checks the rules between a cycle's fields.
-fn check_cycle(cycle: &Cycle) -> Result<(), ApiError> {
+fn check_cycle(cycle: &Cycle) -> Result<(), DomainError> {
     let mut errors = Vec::new();
     if cycle.applications_close_at <= cycle.applications_open_at {
         errors.push(FieldError::new(
@@ -141,7 +141,7 @@ fn check_cycle(cycle: &Cycle) -> Result<(), ApiError> {
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::invalid_fields(errors))
+        Err(DomainError::invalid_fields(errors))
     }
 }
 
@@ -149,7 +149,7 @@ fn name_taken(
     conn: &mut crate::db::DbConn,
     name: &str,
     except: Option<CycleId>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DomainError> {
     let other: Option<CycleId> = dispatch!(conn, |c| cycles::table
         .filter(cycles::name.eq(name))
         .select(cycles::id)
@@ -230,10 +230,10 @@ pub async fn create(
         .db
         .write(move |conn| {
             if name_taken(conn, &row.name, None)? {
-                return Err(ApiError::Conflict(format!(
-                    "a cycle named {} exists",
-                    row.name
-                )));
+                return Err(DomainError::Conflict(
+                    Conflict::CycleNameTaken,
+                    format!("a cycle named {} exists", row.name),
+                ));
             }
             dispatch!(conn, |c| diesel::insert_into(cycles::table)
                 .values(&row)
@@ -266,10 +266,10 @@ pub async fn update(
             if let Some(name) = &patch.name {
                 merged.name = name.trim().to_owned();
                 if name_taken(conn, &merged.name, Some(id))? {
-                    return Err(ApiError::Conflict(format!(
-                        "a cycle named {} exists",
-                        merged.name
-                    )));
+                    return Err(DomainError::Conflict(
+                        Conflict::CycleNameTaken,
+                        format!("a cycle named {} exists", merged.name),
+                    ));
                 }
             }
             merged.applications_open_at = patch
@@ -333,10 +333,13 @@ pub async fn put_seats(
                 .optional())?;
             match existing {
                 Some(current) if seats < current.taken => {
-                    return Err(ApiError::Conflict(format!(
+                    return Err(DomainError::Conflict(
+                        Conflict::SeatsBelowTaken,
+                        format!(
                     "the base holds {} live placements in this cycle; seats cannot go below that",
                     current.taken
-                )))
+                ),
+                    ))
                 }
                 Some(_) => dispatch!(conn, |c| diesel::update(
                     cycle_seats::table.find((cycle_id, base_id))
@@ -358,7 +361,7 @@ pub async fn put_seats(
             };
             crate::services::inputs::touch(conn, cycle_id)?;
             let mut views = load_seats(conn, cycle_id, Some(base_id), None, 1, 0)?.0;
-            views.pop().ok_or_else(|| ApiError::not_found("seats"))
+            views.pop().ok_or_else(|| DomainError::not_found("seats"))
         })
         .await?;
     Ok(web::Json(view))
@@ -400,7 +403,7 @@ fn load_seats(
     has_free_seats: Option<bool>,
     limit: i64,
     offset: i64,
-) -> Result<(Vec<SeatsView>, i64), ApiError> {
+) -> Result<(Vec<SeatsView>, i64), DomainError> {
     let (rows, total): (Vec<(CycleSeats, String)>, i64) = dispatch!(conn, |c| {
         let filtered = || {
             let mut query = cycle_seats::table

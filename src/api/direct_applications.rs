@@ -1,13 +1,13 @@
 use crate::api::extract::{JsonBody, OptionalJsonBody, Page, PageParams, QueryParams};
-use crate::api::lookup;
 use crate::auth::Caller;
+use crate::db::lookup;
 use crate::db::models::DirectApplicationRow;
 use crate::db::schema::*;
 use crate::dispatch;
 use crate::domain::*;
 use crate::error::ApiError;
 use crate::services::placements::{self as lifecycle, Decision};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -98,7 +98,7 @@ pub async fn create(
     caller.require_role(&[Role::Student])?;
     let student_id = caller
         .student_id
-        .ok_or_else(|| ApiError::Forbidden("only students apply".into()))?;
+        .ok_or_else(|| DomainError::Forbidden("only students apply".into()))?;
     let cycle_id = id.into_inner();
     let base_id = body.0.base_id;
     let created = state
@@ -106,7 +106,8 @@ pub async fn create(
         .write(move |conn| {
             let cycle = lookup::cycle(conn, cycle_id)?;
             if cycle.published_run_id.is_none() {
-                return Err(ApiError::Conflict(
+                return Err(DomainError::Conflict(
+                    Conflict::SecondRoundNotOpen,
                     "the second round opens when the cycle's match is published".into(),
                 ));
             }
@@ -118,7 +119,8 @@ pub async fn create(
                 .count()
                 .get_result(c))?;
             if placed > 0 {
-                return Err(ApiError::Conflict(
+                return Err(DomainError::Conflict(
+                    Conflict::AlreadyPlaced,
                     "the student already holds a placement in this cycle".into(),
                 ));
             }
@@ -151,7 +153,7 @@ pub async fn create(
                 Some(_) => Some("the base has no free seat in this cycle"),
             };
             if let Some(message) = problem {
-                return Err(ApiError::invalid("base_id", message));
+                return Err(DomainError::invalid("base_id", message));
             }
             let row = DirectApplicationRow {
                 id: DirectApplicationId::generate(),
@@ -173,7 +175,8 @@ pub async fn create(
                 Err(diesel::result::Error::DatabaseError(
                     diesel::result::DatabaseErrorKind::UniqueViolation,
                     _,
-                )) => Err(ApiError::Conflict(
+                )) => Err(DomainError::Conflict(
+                    Conflict::DuplicateDirectApplication,
                     "the student already has a pending application to this base".into(),
                 )),
                 Err(other) => Err(other.into()),

@@ -5,7 +5,7 @@ use crate::db::schema::{email_attempts, email_outbox};
 use crate::dispatch;
 use crate::domain::*;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::web;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -92,13 +92,13 @@ pub struct EmailFilters {
     pub placement: Option<PlacementId>,
 }
 
-fn load(conn: &mut crate::db::DbConn, id: EmailId) -> Result<EmailView, ApiError> {
+fn load(conn: &mut crate::db::DbConn, id: EmailId) -> Result<EmailView, DomainError> {
     let row: EmailRow = dispatch!(conn, |c| email_outbox::table
         .find(id)
         .select(EmailRow::as_select())
         .first(c)
         .optional())?
-    .ok_or_else(|| ApiError::not_found("email"))?;
+    .ok_or_else(|| DomainError::not_found("email"))?;
     let attempts: Vec<EmailAttemptRow> = dispatch!(conn, |c| email_attempts::table
         .filter(email_attempts::email_id.eq(id))
         .select(EmailAttemptRow::as_select())
@@ -200,10 +200,13 @@ pub async fn retry(
             ))
             .execute(c))?;
             if requeued != 1 {
-                return Err(ApiError::Conflict(format!(
-                    "only a failed email is retried; this one is {}",
-                    current.status
-                )));
+                return Err(DomainError::Conflict(
+                    Conflict::EmailNotFailed,
+                    format!(
+                        "only a failed email is retried; this one is {}",
+                        current.status
+                    ),
+                ));
             }
             load(conn, id)
         })

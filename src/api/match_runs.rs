@@ -1,13 +1,14 @@
 use crate::api::extract::{OptionalJsonBody, Page, PageParams, QueryParams};
-use crate::api::lookup;
 use crate::auth::Caller;
+use crate::db::lookup;
 use crate::db::models::{AssignmentRow, MatchRunRow};
 use crate::db::schema::{match_assignments, match_runs};
 use crate::dispatch;
 use crate::domain::*;
+use crate::domain::{BaseRefusal, RunStats, RunTimings};
 use crate::error::ApiError;
-use crate::services::match_runs::{self as runs, BaseRefusal, RunStats, RunTimings};
-use crate::startup::AppState;
+use crate::services::match_runs as runs;
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 use rand::Rng;
@@ -65,9 +66,9 @@ pub struct AssignmentFilters {
     pub student: Option<StudentId>,
 }
 
-fn view(row: MatchRunRow, current_version: i64) -> Result<RunView, ApiError> {
+fn view(row: MatchRunRow, current_version: i64) -> Result<RunView, DomainError> {
     let stats: RunStats =
-        serde_json::from_str(&row.stats).map_err(|e| ApiError::Internal(e.into()))?;
+        serde_json::from_str(&row.stats).map_err(|e| DomainError::Internal(e.into()))?;
     Ok(RunView {
         id: row.id,
         cycle_id: row.cycle_id,
@@ -85,13 +86,13 @@ fn view(row: MatchRunRow, current_version: i64) -> Result<RunView, ApiError> {
     })
 }
 
-fn load_run(conn: &mut crate::db::DbConn, id: MatchRunId) -> Result<RunView, ApiError> {
+fn load_run(conn: &mut crate::db::DbConn, id: MatchRunId) -> Result<RunView, DomainError> {
     let row: MatchRunRow = dispatch!(conn, |c| match_runs::table
         .find(id)
         .select(MatchRunRow::as_select())
         .first(c)
         .optional())?
-    .ok_or_else(|| ApiError::not_found("match run"))?;
+    .ok_or_else(|| DomainError::not_found("match run"))?;
     let cycle = lookup::cycle(conn, row.cycle_id)?;
     view(row, cycle.inputs_version)
 }
@@ -115,7 +116,7 @@ pub async fn create(
         .seed
         .unwrap_or_else(|| rand::thread_rng().gen_range(0..i64::MAX));
     let db = state.db.clone();
-    let run = actix_web::web::block(move || -> Result<RunView, ApiError> {
+    let run = actix_web::web::block(move || -> Result<RunView, DomainError> {
         let row = runs::run_cycle(&db, cycle_id, seed, caller.user_id)?;
         let current = lookup::cycle(&mut db.reader()?, cycle_id)?.inputs_version;
         view(row, current)
@@ -238,7 +239,7 @@ pub async fn assignments(
                 .as_deref()
                 .map(serde_json::from_str)
                 .transpose()
-                .map_err(|e| ApiError::Internal(e.into()))?;
+                .map_err(|e| DomainError::Internal(e.into()))?;
             let matched = row.base_id.is_some();
             Ok(AssignmentView {
                 student_id: row.student_id,

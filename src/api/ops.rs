@@ -1,6 +1,7 @@
 use crate::db;
+use crate::domain::DomainError;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 
 /// Liveness: the process answers.
@@ -15,7 +16,7 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state
         .db
-        .read(|conn| db::ping(conn).map_err(|e| ApiError::Unavailable(e.into())))
+        .read(|conn| db::ping(conn).map_err(|e| DomainError::Unavailable(e.into())))
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready", "database": "reachable"})))
 }

@@ -8,7 +8,7 @@ use crate::domain::validate;
 use crate::domain::*;
 use crate::error::ApiError;
 use crate::services::placements as lifecycle;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::web;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -85,7 +85,7 @@ type EventRow = (
 
 fn to_view(
     (row, student_name, university_id, base_name): ViewRow,
-) -> Result<PlacementView, ApiError> {
+) -> Result<PlacementView, DomainError> {
     Ok(PlacementView {
         id: row.id,
         cycle_id: row.cycle_id,
@@ -97,7 +97,7 @@ fn to_view(
         status: row
             .status
             .parse()
-            .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?,
+            .map_err(|e: String| DomainError::Internal(anyhow::anyhow!(e)))?,
         source: row.source,
         run_id: row.run_id,
         decline_reason: row.decline_reason,
@@ -108,7 +108,7 @@ fn to_view(
 }
 
 /// A placement with its history.
-pub fn detail(conn: &mut DbConn, id: PlacementId) -> Result<PlacementView, ApiError> {
+pub fn detail(conn: &mut DbConn, id: PlacementId) -> Result<PlacementView, DomainError> {
     let row: ViewRow = dispatch!(conn, |c| placements::table
         .inner_join(students::table)
         .inner_join(bases::table)
@@ -132,9 +132,9 @@ pub fn detail(conn: &mut DbConn, id: PlacementId) -> Result<PlacementView, ApiEr
         ))
         .order((placement_events::at, placement_events::id))
         .load(c))?;
-    let parse = |text: &str| -> Result<PlacementStatus, ApiError> {
+    let parse = |text: &str| -> Result<PlacementStatus, DomainError> {
         text.parse()
-            .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))
+            .map_err(|e: String| DomainError::Internal(anyhow::anyhow!(e)))
     };
     let history = events
         .into_iter()
@@ -147,7 +147,7 @@ pub fn detail(conn: &mut DbConn, id: PlacementId) -> Result<PlacementView, ApiEr
                 reason,
             })
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        .collect::<Result<Vec<_>, DomainError>>()?;
     let mut view = to_view(row)?;
     view.history = Some(history);
     Ok(view)
@@ -237,7 +237,7 @@ pub async fn get(
         .read(move |conn| {
             let placement = lifecycle::find(conn, id)?;
             if !lifecycle::visible_to(conn, &caller, &placement)? {
-                return Err(ApiError::not_found("placement"));
+                return Err(DomainError::not_found("placement"));
             }
             detail(conn, id)
         })

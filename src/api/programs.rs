@@ -4,10 +4,12 @@ use crate::db::models::Program;
 use crate::db::schema::programs;
 use crate::dispatch;
 use crate::domain::validate;
+use crate::domain::Conflict;
+use crate::domain::DomainError;
 use crate::domain::ProgramId;
 use crate::domain::Timestamp;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -94,10 +96,10 @@ pub async fn create(
                 .count()
                 .get_result(c))?;
             if taken > 0 {
-                return Err(ApiError::Conflict(format!(
-                    "a program with code {} exists",
-                    row.code
-                )));
+                return Err(DomainError::Conflict(
+                    Conflict::ProgramCodeTaken,
+                    format!("a program with code {} exists", row.code),
+                ));
             }
             dispatch!(conn, |c| diesel::insert_into(programs::table)
                 .values(&row)

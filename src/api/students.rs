@@ -1,6 +1,6 @@
 use crate::api::extract::{double_option, JsonBody, Page, PageParams, QueryParams};
-use crate::api::lookup;
 use crate::auth::{password, Caller};
+use crate::db::lookup;
 use crate::db::models::{Program, Student, StudentChanges, User};
 use crate::db::schema::{programs, students, users};
 use crate::db::DbConn;
@@ -8,7 +8,7 @@ use crate::dispatch;
 use crate::domain::validate;
 use crate::domain::*;
 use crate::error::{ApiError, FieldError};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -142,16 +142,40 @@ struct Enrolment {
 fn university_for(
     caller: &Caller,
     requested: Option<UniversityId>,
-) -> Result<UniversityId, FieldError> {
+) -> Result<UniversityId, UniversityRefusal> {
     match (caller.university_scope(), requested) {
         (Ok(None), Some(id)) => Ok(id),
-        (Ok(None), None) => Err(FieldError::new("university_id", "is required")),
-        (Ok(Some(own)), Some(id)) if id != own => Err(FieldError::new(
-            "university_id",
-            "a university admin adds students to its own university only",
-        )),
+        (Ok(None), None) => Err(UniversityRefusal::Required),
+        (Ok(Some(own)), Some(id)) if id != own => Err(UniversityRefusal::OwnOnly),
         (Ok(Some(own)), _) => Ok(own),
-        (Err(_), _) => Err(FieldError::new("university_id", "not allowed")),
+        (Err(_), _) => Err(UniversityRefusal::NotAllowed),
+    }
+}
+
+/// Why a new student cannot join the university asked for.
+enum UniversityRefusal {
+    Required,
+    OwnOnly,
+    NotAllowed,
+}
+
+impl UniversityRefusal {
+    fn field_error(&self) -> FieldError {
+        let message = match self {
+            UniversityRefusal::Required => "is required",
+            UniversityRefusal::OwnOnly => {
+                "a university admin adds students to its own university only"
+            }
+            UniversityRefusal::NotAllowed => "not allowed",
+        };
+        FieldError::new("university_id", message)
+    }
+
+    fn into_error(self) -> ApiError {
+        match self {
+            UniversityRefusal::Required => ApiError::invalid_fields(vec![self.field_error()]),
+            _ => ApiError::Forbidden(self.field_error().message),
+        }
     }
 }
 
@@ -211,7 +235,7 @@ fn clashes(
     conn: &mut DbConn,
     student: &Student,
     except: Option<StudentId>,
-) -> Result<Vec<FieldError>, ApiError> {
+) -> Result<Vec<(Conflict, FieldError)>, DomainError> {
     let mut errors = Vec::new();
     let email_owner: Option<UserId> = dispatch!(conn, |c| users::table
         .filter(users::email.eq(&student.email))
@@ -224,9 +248,9 @@ fn clashes(
         .first(c)
         .optional())?;
     if email_owner.is_some() {
-        errors.push(FieldError::new(
-            "email",
-            "is already used by another account",
+        errors.push((
+            Conflict::EmailTaken,
+            FieldError::new("email", "is already used by another account"),
         ));
     }
     let number_owner: Option<StudentId> = dispatch!(conn, |c| students::table
@@ -236,15 +260,27 @@ fn clashes(
         .first(c)
         .optional())?;
     if number_owner.is_some() && number_owner != except {
-        errors.push(FieldError::new(
-            "student_number",
-            "is already used at this university",
+        errors.push((
+            Conflict::StudentNumberTaken,
+            FieldError::new("student_number", "is already used at this university"),
         ));
     }
     Ok(errors)
 }
 
-fn insert_enrolments(conn: &mut DbConn, enrolments: &[Enrolment]) -> Result<(), ApiError> {
+/// The conflict a single student's clashes answer: the kind of the first, with every
+/// clash in the detail.
+fn clash_conflict(problems: &[(Conflict, FieldError)]) -> Option<DomainError> {
+    let (kind, _) = problems.first()?;
+    let detail = problems
+        .iter()
+        .map(|(_, p)| format!("{} {}", p.field, p.message))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Some(DomainError::Conflict(*kind, detail))
+}
+
+fn insert_enrolments(conn: &mut DbConn, enrolments: &[Enrolment]) -> Result<(), DomainError> {
     for chunk in enrolments.chunks(500) {
         let students_rows: Vec<&Student> = chunk.iter().map(|e| &e.student).collect();
         let user_rows: Vec<&User> = chunk.iter().map(|e| &e.user).collect();
@@ -260,24 +296,28 @@ fn insert_enrolments(conn: &mut DbConn, enrolments: &[Enrolment]) -> Result<(), 
     Ok(())
 }
 
-fn program_of(conn: &mut DbConn, reference: &str, field: &str) -> Result<Program, ApiError> {
+fn program_of(conn: &mut DbConn, reference: &str, field: &str) -> Result<Program, DomainError> {
     lookup::program_by_ref(conn, reference.trim())?
-        .ok_or_else(|| ApiError::invalid(field, format!("unknown program `{reference}`")))
+        .ok_or_else(|| DomainError::invalid(field, format!("unknown program `{reference}`")))
 }
 
 /// Loads a student the caller may see: a university admin only its own students, a student
 /// only itself; anyone else is told it does not exist.
-fn visible_student(conn: &mut DbConn, caller: &Caller, id: StudentId) -> Result<Student, ApiError> {
+fn visible_student(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: StudentId,
+) -> Result<Student, DomainError> {
     let student = lookup::student(conn, id)?;
     let visible = caller.manages_university(student.university_id) || caller.student_id == Some(id);
     if visible {
         Ok(student)
     } else {
-        Err(ApiError::not_found("student"))
+        Err(DomainError::not_found("student"))
     }
 }
 
-fn view_of(conn: &mut DbConn, student: Student) -> Result<StudentView, ApiError> {
+fn view_of(conn: &mut DbConn, student: Student) -> Result<StudentView, DomainError> {
     let code: String = dispatch!(conn, |c| programs::table
         .find(student.program_id)
         .select(programs::code)
@@ -311,7 +351,7 @@ pub async fn list(
                 Some(reference) => Some(
                     lookup::program_by_ref(conn, reference)?
                         .ok_or_else(|| {
-                            ApiError::BadRequest(format!("unknown program `{reference}`"))
+                            DomainError::UnknownReference(format!("unknown program `{reference}`"))
                         })?
                         .id,
                 ),
@@ -390,10 +430,7 @@ pub async fn create(
     caller.university_scope()?;
     let request = body.0;
     let university_id =
-        university_for(&caller, request.university_id).map_err(|e| match e.message.as_str() {
-            "is required" => ApiError::invalid_fields(vec![e]),
-            _ => ApiError::Forbidden(e.message),
-        })?;
+        university_for(&caller, request.university_id).map_err(UniversityRefusal::into_error)?;
     let (password_text, generated) = choose_password(request.password.as_deref());
     let password_hash = web::block(move || password::hash(&password_text))
         .await?
@@ -402,19 +439,13 @@ pub async fn create(
         .db
         .write(move |conn| {
             if lookup::university(conn, university_id)?.is_none() {
-                return Err(ApiError::invalid("university_id", "no such university"));
+                return Err(DomainError::invalid("university_id", "no such university"));
             }
             let program = program_of(conn, &request.program_code, "program_code")?;
             let enrolment = enrol(request, university_id, &program, password_hash, generated);
             let problems = clashes(conn, &enrolment.student, None)?;
-            if !problems.is_empty() {
-                return Err(ApiError::Conflict(
-                    problems
-                        .iter()
-                        .map(|p| format!("{} {}", p.field, p.message))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                ));
+            if let Some(conflict) = clash_conflict(&problems) {
+                return Err(conflict);
             }
             insert_enrolments(conn, std::slice::from_ref(&enrolment))?;
             let mut view = StudentView::new(enrolment.student, enrolment.program_code);
@@ -455,14 +486,8 @@ pub async fn update(
                 student.email = validate::normalise_email(email);
             }
             let problems = clashes(conn, &student, Some(id))?;
-            if !problems.is_empty() {
-                return Err(ApiError::Conflict(
-                    problems
-                        .iter()
-                        .map(|p| format!("{} {}", p.field, p.message))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                ));
+            if let Some(conflict) = clash_conflict(&problems) {
+                return Err(conflict);
             }
             let changes = StudentChanges {
                 student_number: patch.student_number.map(|_| student.student_number.clone()),
@@ -630,10 +655,13 @@ pub async fn import(
                 }
                 rows.push((line, university, request));
             }
-            Err(e) => errors.push(FieldError::new(
-                format!("row {line}: {}", e.field),
-                e.message,
-            )),
+            Err(refusal) => {
+                let e = refusal.field_error();
+                errors.push(FieldError::new(
+                    format!("row {line}: {}", e.field),
+                    e.message,
+                ))
+            }
         }
     }
     if !errors.is_empty() {
@@ -682,7 +710,7 @@ pub async fn import(
                     continue;
                 };
                 let enrolment = enrol(request, university, program, hash, generated);
-                for clash in clashes(conn, &enrolment.student, None)? {
+                for (_, clash) in clashes(conn, &enrolment.student, None)? {
                     errors.push(FieldError::new(
                         format!("row {line}: {}", clash.field),
                         clash.message,
@@ -691,7 +719,7 @@ pub async fn import(
                 enrolments.push(enrolment);
             }
             if !errors.is_empty() {
-                return Err(ApiError::invalid_fields(errors));
+                return Err(DomainError::invalid_fields(errors));
             }
             insert_enrolments(conn, &enrolments)?;
             let students = enrolments

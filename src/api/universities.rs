@@ -4,10 +4,12 @@ use crate::db::models::University;
 use crate::db::schema::universities;
 use crate::dispatch;
 use crate::domain::validate;
+use crate::domain::Conflict;
+use crate::domain::DomainError;
 use crate::domain::Timestamp;
 use crate::domain::UniversityId;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -101,10 +103,10 @@ pub async fn create(
                 .count()
                 .get_result(c))?;
             if taken > 0 {
-                return Err(ApiError::Conflict(format!(
-                    "a university with code {} exists",
-                    row.code
-                )));
+                return Err(DomainError::Conflict(
+                    Conflict::UniversityCodeTaken,
+                    format!("a university with code {} exists", row.code),
+                ));
             }
             dispatch!(conn, |c| diesel::insert_into(universities::table)
                 .values(&row)

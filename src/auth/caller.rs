@@ -1,10 +1,11 @@
 use super::token;
 use crate::db::schema::{api_tokens, users};
 use crate::dispatch;
+use crate::domain::DomainError;
 use crate::domain::Timestamp;
 use crate::domain::{BaseId, Role, StudentId, TokenId, UniversityId, UserId};
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use diesel::prelude::*;
@@ -62,13 +63,19 @@ impl FromRequest for Caller {
             state
                 .db
                 .read(move |conn| Caller::find_by_token(conn, &fingerprint))
-                .await
+                .await?
+                .ok_or_else(|| {
+                    ApiError::Unauthorized("the token is unknown, expired or revoked".into())
+                })
         })
     }
 }
 
 impl Caller {
-    fn find_by_token(conn: &mut crate::db::DbConn, fingerprint: &str) -> Result<Caller, ApiError> {
+    fn find_by_token(
+        conn: &mut crate::db::DbConn,
+        fingerprint: &str,
+    ) -> Result<Option<Caller>, DomainError> {
         let now = Timestamp::now();
         let row: Option<CallerRow> = dispatch!(conn, |c| api_tokens::table
             .inner_join(users::table)
@@ -86,14 +93,14 @@ impl Caller {
             ))
             .first(c)
             .optional())?;
-        let row = row.ok_or_else(|| {
-            ApiError::Unauthorized("the token is unknown, expired or revoked".into())
-        })?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
         let role = row
             .role
             .parse()
-            .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?;
-        Ok(Caller {
+            .map_err(|e: String| DomainError::Internal(anyhow::anyhow!(e)))?;
+        Ok(Some(Caller {
             user_id: row.user_id,
             token_id: row.token_id,
             email: row.email,
@@ -101,7 +108,7 @@ impl Caller {
             university_id: row.university_id,
             base_id: row.base_id,
             student_id: row.student_id,
-        })
+        }))
     }
 
     pub fn is_alliance_admin(&self) -> bool {
@@ -109,16 +116,16 @@ impl Caller {
     }
 
     /// Refuses everyone but the alliance admin.
-    pub fn require_alliance_admin(&self) -> Result<(), ApiError> {
+    pub fn require_alliance_admin(&self) -> Result<(), DomainError> {
         self.require_role(&[Role::AllianceAdmin])
     }
 
     /// Refuses every role not listed.
-    pub fn require_role(&self, allowed: &[Role]) -> Result<(), ApiError> {
+    pub fn require_role(&self, allowed: &[Role]) -> Result<(), DomainError> {
         if allowed.contains(&self.role) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!(
+            Err(DomainError::Forbidden(format!(
                 "a {} may not do this",
                 self.role
             )))
@@ -144,24 +151,26 @@ impl Caller {
     }
 
     /// Refuses a caller that may not act for this base.
-    pub fn require_base(&self, base: BaseId) -> Result<(), ApiError> {
+    pub fn require_base(&self, base: BaseId) -> Result<(), DomainError> {
         if self.acts_for_base(base) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden("this belongs to another base".into()))
+            Err(DomainError::Forbidden(
+                "this belongs to another base".into(),
+            ))
         }
     }
 
     /// The university whose students the caller is limited to; `None` for the alliance
     /// admin, who sees every university.
-    pub fn university_scope(&self) -> Result<Option<UniversityId>, ApiError> {
+    pub fn university_scope(&self) -> Result<Option<UniversityId>, DomainError> {
         match self.role {
             Role::AllianceAdmin => Ok(None),
             Role::UniversityAdmin => self
                 .university_id
                 .map(Some)
-                .ok_or_else(|| ApiError::Forbidden("this account has no university".into())),
-            _ => Err(ApiError::Forbidden(format!(
+                .ok_or_else(|| DomainError::Forbidden("this account has no university".into())),
+            _ => Err(DomainError::Forbidden(format!(
                 "a {} may not do this",
                 self.role
             ))),

@@ -4,11 +4,12 @@
 //! for both through [`dispatch!`]; the connection pools, migrations and transactions that
 //! differ per backend live here.
 
+pub mod lookup;
 pub mod models;
 pub mod schema;
 pub mod sql_types;
 
-use crate::error::ApiError;
+use crate::domain::DomainError;
 use anyhow::Context;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
@@ -179,47 +180,96 @@ impl Database {
     }
 
     /// Runs `work` on a reading connection, off the async threads.
-    pub async fn read<T, F>(&self, work: F) -> Result<T, ApiError>
+    pub async fn read<T, F>(&self, work: F) -> Result<T, DomainError>
     where
-        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, DomainError> + Send + 'static,
         T: Send + 'static,
     {
         let db = self.clone();
-        actix_web::web::block(move || {
+        off_the_async_threads(move || {
             let mut conn = db.reader()?;
             work(&mut conn)
         })
-        .await?
+        .await
     }
 
     /// Runs `work` in one write transaction, off the async threads: it all commits or none
     /// of it does.
-    pub async fn write<T, F>(&self, work: F) -> Result<T, ApiError>
+    pub async fn write<T, F>(&self, work: F) -> Result<T, DomainError>
     where
-        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, DomainError> + Send + 'static,
         T: Send + 'static,
     {
         // The turn is given back on the blocking thread as soon as the transaction ends,
         // not when this task is next polled.
         let turn = match self {
-            Database::Sqlite { write_turn, .. } => Some(
-                Arc::clone(write_turn)
-                    .acquire_owned()
-                    .await
-                    .map_err(|e| ApiError::Internal(anyhow::anyhow!("write queue closed: {e}")))?,
-            ),
+            Database::Sqlite { write_turn, .. } => {
+                Some(Arc::clone(write_turn).acquire_owned().await.map_err(|e| {
+                    DomainError::internal(anyhow::anyhow!("write queue closed: {e}"))
+                })?)
+            }
             Database::Postgres(_) => None,
         };
         let db = self.clone();
-        actix_web::web::block(move || {
+        off_the_async_threads(move || {
             let mut conn = db.writer()?;
             let outcome = write_transaction(&mut conn, work);
             drop(conn);
             drop(turn);
             outcome
         })
-        .await?
+        .await
     }
+
+    /// Runs `work` in one write transaction from a thread that may block (the command
+    /// line, seeding): it waits for its turn like a request does.
+    pub fn write_blocking<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E>,
+        E: From<DomainError> + From<diesel::result::Error>,
+    {
+        let _turn = match self {
+            Database::Sqlite { write_turn, .. } => Some(
+                wait_here(Arc::clone(write_turn).acquire_owned()).map_err(|e| {
+                    DomainError::internal(anyhow::anyhow!("write queue closed: {e}"))
+                })?,
+            ),
+            Database::Postgres(_) => None,
+        };
+        let mut conn = self.writer().map_err(DomainError::from)?;
+        write_transaction(&mut conn, work)
+    }
+}
+
+/// Waits for a future on the current thread, which sleeps until it is woken: the write turn
+/// is a tokio semaphore, and the command line has no async runtime to await it on.
+fn wait_here<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut context = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        std::thread::park();
+    }
+}
+
+/// Runs blocking database work on tokio's blocking threads.
+async fn off_the_async_threads<T, F>(work: F) -> Result<T, DomainError>
+where
+    F: FnOnce() -> Result<T, DomainError> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| DomainError::internal(anyhow::anyhow!("blocking task failed: {e}")))?
 }
 
 /// Runs `work` in a transaction that takes the write lock up front on SQLite

@@ -1,12 +1,16 @@
 //! Domain types and rules: no I/O here.
 
+pub mod error;
 pub mod ids;
 pub mod placement;
 pub mod role;
+pub mod run;
 pub mod timestamp;
 pub mod validate;
 
+pub use error::{Conflict, DomainError, FieldError};
 pub use ids::*;
 pub use placement::{PlacementAction, PlacementStatus};
 pub use role::Role;
+pub use run::{BaseFill, BaseRefusal, RunStats, RunTimings};
 pub use timestamp::Timestamp;

@@ -6,13 +6,10 @@ use crate::db::schema::*;
 use crate::db::{read_transaction, Database, DbConn};
 use crate::dispatch;
 use crate::domain::*;
-use crate::error::ApiError;
 use crate::matching::{self, Explainer, Market, Matching, RefusalReason, Statistics};
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::Instant;
-use utoipa::ToSchema;
 
 /// A cycle's matching inputs, indexed densely for the engine.
 pub struct RunInputs {
@@ -30,68 +27,15 @@ pub struct RunInputs {
     pub rankings: Vec<Vec<u32>>,
 }
 
-/// Why a student did not get a base it listed higher than its result.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct BaseRefusal {
-    pub base_id: BaseId,
-    /// Where the student listed the base (1 = first choice).
-    pub preference_rank: u32,
-    /// `full_with_higher_ranked`, `no_seats` or `not_ranked`.
-    pub reason: String,
-    /// The base's seats, when it was full.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub seats: Option<u32>,
-    /// How many students it kept, all ranked above this one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kept: Option<u32>,
-    /// The base's rank of the lowest-ranked student it kept.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_kept_rank: Option<u32>,
-    /// The base's rank of this student.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub student_rank: Option<u32>,
-    /// The same in words.
-    pub message: String,
-}
-
-/// Seats and interns of one base in a run.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct BaseFill {
-    pub base_id: BaseId,
-    pub seats: u32,
-    pub filled: u32,
-}
-
-/// The figures of a run.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct RunStats {
-    pub applicants: u32,
-    pub matched: u32,
-    pub unmatched: u32,
-    pub seats: u64,
-    pub filled: u64,
-    pub fill_rate: f64,
-    /// Students placed at their first, second, … choice, keyed by the choice.
-    pub rank_histogram: std::collections::BTreeMap<String, u32>,
-    pub bases: Vec<BaseFill>,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-pub struct RunTimings {
-    pub load_ms: f64,
-    pub engine_ms: f64,
-    pub store_ms: f64,
-}
-
 /// Reads the inputs of a cycle in one consistent snapshot.
-pub fn load_inputs(conn: &mut DbConn, cycle: CycleId) -> Result<RunInputs, ApiError> {
+pub fn load_inputs(conn: &mut DbConn, cycle: CycleId) -> Result<RunInputs, DomainError> {
     read_transaction(conn, |conn| {
         let version: i64 = dispatch!(conn, |c| cycles::table
             .find(cycle)
             .select(cycles::inputs_version)
             .first(c)
             .optional())?
-        .ok_or_else(|| ApiError::not_found("cycle"))?;
+        .ok_or_else(|| DomainError::not_found("cycle"))?;
         let seat_rows: Vec<(BaseId, i32, bool)> = dispatch!(conn, |c| cycle_seats::table
             .inner_join(bases::table)
             .filter(cycle_seats::cycle_id.eq(cycle))
@@ -183,7 +127,7 @@ pub struct Computed {
 
 /// Builds the market — each base's order is its coordinator's ranking, then the other
 /// applicants by score and by the run's lottery — and matches.
-pub fn compute(inputs: &RunInputs, seed: u64) -> Result<Computed, ApiError> {
+pub fn compute(inputs: &RunInputs, seed: u64) -> Result<Computed, DomainError> {
     let lottery = matching::lottery_numbers(seed, inputs.students.len());
     let mut applicants: Vec<Vec<u32>> = vec![Vec::new(); inputs.bases.len()];
     for (student, list) in inputs.preferences.iter().enumerate() {
@@ -212,7 +156,7 @@ pub fn compute(inputs: &RunInputs, seed: u64) -> Result<Computed, ApiError> {
         );
     }
     let market = builder.build().map_err(|e| {
-        ApiError::Internal(anyhow::anyhow!(
+        DomainError::Internal(anyhow::anyhow!(
             "the cycle's inputs do not form a market: {e}"
         ))
     })?;
@@ -260,7 +204,7 @@ pub fn assignments(
     inputs: &RunInputs,
     computed: &Computed,
     run: MatchRunId,
-) -> Result<Vec<AssignmentRow>, ApiError> {
+) -> Result<Vec<AssignmentRow>, DomainError> {
     let explainer = Explainer::new(&computed.market, &computed.matching);
     inputs
         .students
@@ -283,7 +227,10 @@ pub fn assignments(
             let reason = if refusals.is_empty() {
                 None
             } else {
-                Some(serde_json::to_string(&refusals).map_err(|e| ApiError::Internal(e.into()))?)
+                Some(
+                    serde_json::to_string(&refusals)
+                        .map_err(|e| DomainError::Internal(e.into()))?,
+                )
             };
             Ok(AssignmentRow {
                 run_id: run,
@@ -344,7 +291,7 @@ pub fn run_cycle(
     cycle: CycleId,
     seed: i64,
     created_by: UserId,
-) -> Result<MatchRunRow, ApiError> {
+) -> Result<MatchRunRow, DomainError> {
     let started = Instant::now();
     let inputs = load_inputs(&mut db.reader()?, cycle)?;
     let loaded = Instant::now();
@@ -363,7 +310,7 @@ pub fn run_cycle(
         matched: stats.matched as i32,
         unmatched: stats.unmatched as i32,
         seats: stats.seats.min(i32::MAX as u64) as i32,
-        stats: serde_json::to_string(&stats).map_err(|e| ApiError::Internal(e.into()))?,
+        stats: serde_json::to_string(&stats).map_err(|e| DomainError::Internal(e.into()))?,
         load_ms: (loaded - started).as_secs_f64() * 1000.0,
         engine_ms: (matched - loaded).as_secs_f64() * 1000.0,
         store_ms: 0.0,
@@ -371,7 +318,7 @@ pub fn run_cycle(
         created_at: Timestamp::now(),
         published_at: None,
     };
-    crate::db::write_transaction(&mut db.writer()?, |conn| -> Result<(), ApiError> {
+    db.write_blocking(|conn| -> Result<(), DomainError> {
         dispatch!(conn, |c| diesel::insert_into(match_runs::table)
             .values(&run)
             .execute(c))?;
@@ -395,25 +342,27 @@ pub fn publish(
     conn: &mut DbConn,
     run_id: MatchRunId,
     actor: UserId,
-) -> Result<MatchRunRow, ApiError> {
+) -> Result<MatchRunRow, DomainError> {
     let run: MatchRunRow = dispatch!(conn, |c| match_runs::table
         .find(run_id)
         .select(MatchRunRow::as_select())
         .first(c)
         .optional())?
-    .ok_or_else(|| ApiError::not_found("match run"))?;
+    .ok_or_else(|| DomainError::not_found("match run"))?;
     let (published, version): (Option<MatchRunId>, i64) = dispatch!(conn, |c| cycles::table
         .find(run.cycle_id)
         .select((cycles::published_run_id, cycles::inputs_version))
         .first(c))?;
     if let Some(published) = published {
-        return Err(ApiError::Conflict(format!(
-            "the cycle's match is published already (run {published})"
-        )));
+        return Err(DomainError::conflict(
+            Conflict::CyclePublished,
+            format!("the cycle's match is published already (run {published})"),
+        ));
     }
     if version != run.inputs_version {
-        return Err(ApiError::Conflict(
-            "the run is stale: applications, rankings or seats changed after it; run the match again".into(),
+        return Err(DomainError::conflict(
+            Conflict::RunStale,
+            "the run is stale: applications, rankings or seats changed after it; run the match again",
         ));
     }
     let matched: Vec<(StudentId, Option<BaseId>)> = dispatch!(conn, |c| match_assignments::table
@@ -470,9 +419,10 @@ pub fn publish(
         .set(cycle_seats::taken.eq(cycle_seats::taken + count))
         .execute(c))?;
         if updated != 1 {
-            return Err(ApiError::Conflict(format!(
-                "base {base} has fewer free seats than the run assigns"
-            )));
+            return Err(DomainError::conflict(
+                Conflict::NoFreeSeat,
+                format!("base {base} has fewer free seats than the run assigns"),
+            ));
         }
     }
     dispatch!(conn, |c| {

@@ -8,16 +8,15 @@ use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::dispatch;
 use crate::domain::*;
-use crate::error::ApiError;
 use diesel::prelude::*;
 
-pub fn find(conn: &mut DbConn, id: PlacementId) -> Result<PlacementRow, ApiError> {
+pub fn find(conn: &mut DbConn, id: PlacementId) -> Result<PlacementRow, DomainError> {
     dispatch!(conn, |c| placements::table
         .find(id)
         .select(PlacementRow::as_select())
         .first(c)
         .optional())?
-    .ok_or_else(|| ApiError::not_found("placement"))
+    .ok_or_else(|| DomainError::not_found("placement"))
 }
 
 /// Whether the caller may see the placement: the alliance admin all, a university admin
@@ -26,7 +25,7 @@ pub fn visible_to(
     conn: &mut DbConn,
     caller: &Caller,
     placement: &PlacementRow,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DomainError> {
     Ok(match caller.role {
         Role::AllianceAdmin => true,
         Role::BaseCoordinator => caller.base_id == Some(placement.base_id),
@@ -66,7 +65,7 @@ pub fn record(
 }
 
 /// Takes one seat at a base in a cycle, or answers that none is free.
-pub fn claim_seat(conn: &mut DbConn, cycle: CycleId, base: BaseId) -> Result<(), ApiError> {
+pub fn claim_seat(conn: &mut DbConn, cycle: CycleId, base: BaseId) -> Result<(), DomainError> {
     let claimed = dispatch!(conn, |c| diesel::update(
         cycle_seats::table.find((cycle, base))
     )
@@ -79,8 +78,9 @@ pub fn claim_seat(conn: &mut DbConn, cycle: CycleId, base: BaseId) -> Result<(),
     if claimed == 1 {
         Ok(())
     } else {
-        Err(ApiError::Conflict(
-            "the base has no free seat in this cycle".into(),
+        Err(DomainError::conflict(
+            Conflict::NoFreeSeat,
+            "the base has no free seat in this cycle",
         ))
     }
 }
@@ -106,10 +106,10 @@ pub fn act(
     id: PlacementId,
     action: PlacementAction,
     reason: Option<String>,
-) -> Result<PlacementRow, ApiError> {
+) -> Result<PlacementRow, DomainError> {
     let placement = find(conn, id)?;
     if !visible_to(conn, caller, &placement)? {
-        return Err(ApiError::not_found("placement"));
+        return Err(DomainError::not_found("placement"));
     }
     let allowed = match action {
         PlacementAction::Withdraw => caller.role == Role::Student,
@@ -123,7 +123,7 @@ pub fn act(
         } else {
             "the base's coordinator"
         };
-        return Err(ApiError::Forbidden(format!(
+        return Err(DomainError::Forbidden(format!(
             "only {who} may {} this placement",
             action.verb()
         )));
@@ -131,12 +131,12 @@ pub fn act(
     let from: PlacementStatus = placement
         .status
         .parse()
-        .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?;
+        .map_err(|e: String| DomainError::Internal(anyhow::anyhow!(e)))?;
     let to = from.after(action).ok_or_else(|| {
-        ApiError::Conflict(format!(
-            "a placement that is {from} cannot be {}ed",
-            action.verb()
-        ))
+        DomainError::conflict(
+            Conflict::PlacementState,
+            format!("a placement that is {from} cannot be {}ed", action.verb()),
+        )
     })?;
     let now = Timestamp::now();
     let decline_reason = if action == PlacementAction::Decline {
@@ -157,16 +157,17 @@ pub fn act(
     ))
     .execute(c))?;
     if moved != 1 {
-        return Err(ApiError::Conflict(format!(
-            "the placement changed meanwhile; it is no longer {from}"
-        )));
+        return Err(DomainError::conflict(
+            Conflict::PlacementState,
+            format!("the placement changed meanwhile; it is no longer {from}"),
+        ));
     }
     if from.holds_seat() && !to.holds_seat() {
         release_seat(conn, placement.cycle_id, placement.base_id)?;
     }
     record(conn, id, caller.user_id, Some(from), to, reason)?;
     if to == PlacementStatus::Confirmed {
-        crate::email::outbox::queue_confirmation(conn, id)?;
+        crate::email::outbox::queue_confirmation(conn, id).map_err(DomainError::internal)?;
     }
     find(conn, id)
 }
@@ -174,13 +175,13 @@ pub fn act(
 pub fn find_direct_application(
     conn: &mut DbConn,
     id: DirectApplicationId,
-) -> Result<DirectApplicationRow, ApiError> {
+) -> Result<DirectApplicationRow, DomainError> {
     dispatch!(conn, |c| direct_applications::table
         .find(id)
         .select(DirectApplicationRow::as_select())
         .first(c)
         .optional())?
-    .ok_or_else(|| ApiError::not_found("direct application"))
+    .ok_or_else(|| DomainError::not_found("direct application"))
 }
 
 /// The coordinator's decision on a direct application.
@@ -196,21 +197,21 @@ pub fn decide(
     caller: &Caller,
     id: DirectApplicationId,
     decision: Decision,
-) -> Result<DirectApplicationRow, ApiError> {
+) -> Result<DirectApplicationRow, DomainError> {
     let application = find_direct_application(conn, id)?;
     if caller.role != Role::BaseCoordinator {
-        return Err(ApiError::Forbidden(
+        return Err(DomainError::Forbidden(
             "only the base's coordinator decides direct applications".into(),
         ));
     }
     if caller.base_id != Some(application.base_id) {
-        return Err(ApiError::not_found("direct application"));
+        return Err(DomainError::not_found("direct application"));
     }
     if application.status != "pending" {
-        return Err(ApiError::Conflict(format!(
-            "the application was {} already",
-            application.status
-        )));
+        return Err(DomainError::conflict(
+            Conflict::DirectApplicationDecided,
+            format!("the application was {} already", application.status),
+        ));
     }
     let now = Timestamp::now();
     let (status, placement_id, reason) = match decision {
@@ -237,8 +238,9 @@ pub fn decide(
                     diesel::result::DatabaseErrorKind::UniqueViolation,
                     _,
                 )) => {
-                    return Err(ApiError::Conflict(
-                        "the student already holds a placement in this cycle".into(),
+                    return Err(DomainError::conflict(
+                        Conflict::AlreadyPlaced,
+                        "the student already holds a placement in this cycle",
                     ))
                 }
                 Err(other) => return Err(other.into()),
@@ -269,8 +271,9 @@ pub fn decide(
     ))
     .execute(c))?;
     if decided != 1 {
-        return Err(ApiError::Conflict(
-            "the application was decided meanwhile".into(),
+        return Err(DomainError::conflict(
+            Conflict::DirectApplicationDecided,
+            "the application was decided meanwhile",
         ));
     }
     find_direct_application(conn, id)

@@ -4,13 +4,13 @@ use crate::db::models::{Base, Cycle, Program, Student, University};
 use crate::db::schema::{bases, cycles, programs, students, universities};
 use crate::db::DbConn;
 use crate::dispatch;
+use crate::domain::DomainError;
 use crate::domain::*;
-use crate::error::ApiError;
 use diesel::prelude::*;
 use uuid::Uuid;
 
 /// A program by id or by code (`0854`).
-pub fn program_by_ref(conn: &mut DbConn, reference: &str) -> Result<Option<Program>, ApiError> {
+pub fn program_by_ref(conn: &mut DbConn, reference: &str) -> Result<Option<Program>, DomainError> {
     let found = match Uuid::parse_str(reference) {
         Ok(id) => dispatch!(conn, |c| programs::table
             .find(ProgramId(id))
@@ -30,7 +30,7 @@ pub fn program_by_ref(conn: &mut DbConn, reference: &str) -> Result<Option<Progr
 pub fn university_by_ref(
     conn: &mut DbConn,
     reference: &str,
-) -> Result<Option<University>, ApiError> {
+) -> Result<Option<University>, DomainError> {
     let found = match Uuid::parse_str(reference) {
         Ok(id) => dispatch!(conn, |c| universities::table
             .find(UniversityId(id))
@@ -46,7 +46,7 @@ pub fn university_by_ref(
     Ok(found)
 }
 
-pub fn university(conn: &mut DbConn, id: UniversityId) -> Result<Option<University>, ApiError> {
+pub fn university(conn: &mut DbConn, id: UniversityId) -> Result<Option<University>, DomainError> {
     Ok(dispatch!(conn, |c| universities::table
         .find(id)
         .select(University::as_select())
@@ -54,38 +54,38 @@ pub fn university(conn: &mut DbConn, id: UniversityId) -> Result<Option<Universi
         .optional())?)
 }
 
-pub fn base(conn: &mut DbConn, id: BaseId) -> Result<Base, ApiError> {
+pub fn base(conn: &mut DbConn, id: BaseId) -> Result<Base, DomainError> {
     dispatch!(conn, |c| bases::table
         .find(id)
         .select(Base::as_select())
         .first(c)
         .optional())?
-    .ok_or_else(|| ApiError::not_found("base"))
+    .ok_or_else(|| DomainError::not_found("base"))
 }
 
-pub fn cycle(conn: &mut DbConn, id: CycleId) -> Result<Cycle, ApiError> {
+pub fn cycle(conn: &mut DbConn, id: CycleId) -> Result<Cycle, DomainError> {
     dispatch!(conn, |c| cycles::table
         .find(id)
         .select(Cycle::as_select())
         .first(c)
         .optional())?
-    .ok_or_else(|| ApiError::not_found("cycle"))
+    .ok_or_else(|| DomainError::not_found("cycle"))
 }
 
-pub fn student(conn: &mut DbConn, id: StudentId) -> Result<Student, ApiError> {
+pub fn student(conn: &mut DbConn, id: StudentId) -> Result<Student, DomainError> {
     dispatch!(conn, |c| students::table
         .find(id)
         .select(Student::as_select())
         .first(c)
         .optional())?
-    .ok_or_else(|| ApiError::not_found("student"))
+    .ok_or_else(|| DomainError::not_found("student"))
 }
 
 /// The program codes of each of the given bases.
 pub fn program_codes_of_bases(
     conn: &mut DbConn,
     base_ids: &[BaseId],
-) -> Result<std::collections::HashMap<BaseId, Vec<String>>, ApiError> {
+) -> Result<std::collections::HashMap<BaseId, Vec<String>>, DomainError> {
     use crate::db::schema::base_programs;
     let pairs: Vec<(BaseId, String)> = dispatch!(conn, |c| base_programs::table
         .inner_join(programs::table)

@@ -1,0 +1,454 @@
+//! The counting: the database does it, in a handful of grouped queries per request, so
+//! that what placemat itself reads and holds grows with the number of groups, not with the
+//! number of applications or placements.
+
+use super::{Group, GroupBy, Measures, PlacementStats, StatsRow};
+use crate::db::lookup;
+use crate::db::schema::*;
+use crate::db::{read_transaction, DbConn};
+use crate::dispatch;
+use crate::domain::*;
+use diesel::dsl::{count, count_star, sum};
+use diesel::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+
+/// The students the counts are limited to: the caller's scope and the filters asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct StudentScope {
+    pub university: Option<UniversityId>,
+    pub program: Option<ProgramId>,
+}
+
+impl StudentScope {
+    fn is_everyone(self) -> bool {
+        self.university.is_none() && self.program.is_none()
+    }
+}
+
+/// Adds the student scope to a boxed query that joins `students`.
+macro_rules! within {
+    ($query:expr, $scope:expr) => {{
+        let mut query = $query;
+        if let Some(university) = $scope.university {
+            query = query.filter(students::university_id.eq(university));
+        }
+        if let Some(program) = $scope.program {
+            query = query.filter(students::program_id.eq(program));
+        }
+        query
+    }};
+}
+
+/// Adds the student scope to a boxed query that does not join `students`, as a subquery on
+/// its student column: unscoped, such a query then reads no student at all, which saves a
+/// lookup per counted row.
+macro_rules! of_students_within {
+    ($query:expr, $student:expr, $scope:expr) => {{
+        let mut query = $query;
+        if !$scope.is_everyone() {
+            let mut in_scope = students::table.select(students::id).into_boxed();
+            if let Some(university) = $scope.university {
+                in_scope = in_scope.filter(students::university_id.eq(university));
+            }
+            if let Some(program) = $scope.program {
+                in_scope = in_scope.filter(students::program_id.eq(program));
+            }
+            query = query.filter($student.eq_any(in_scope));
+        }
+        query
+    }};
+}
+
+/// Applicants and placements by status of one group, before seats are known.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    applicants: i64,
+    offered: i64,
+    confirmed: i64,
+    declined: i64,
+    withdrawn: i64,
+    completed: i64,
+}
+
+impl Counts {
+    fn add_placements(&mut self, status: &str, count: i64) -> Result<(), DomainError> {
+        let status: PlacementStatus = status
+            .parse()
+            .map_err(|e: String| DomainError::Internal(anyhow::anyhow!(e)))?;
+        let slot = match status {
+            PlacementStatus::Offered => &mut self.offered,
+            PlacementStatus::Confirmed => &mut self.confirmed,
+            PlacementStatus::Declined => &mut self.declined,
+            PlacementStatus::Withdrawn => &mut self.withdrawn,
+            PlacementStatus::Completed => &mut self.completed,
+        };
+        *slot += count;
+        Ok(())
+    }
+
+    fn measures(self, seats: Option<i64>) -> Measures {
+        // Placements that hold a seat fill it; declined and withdrawn ones gave it back.
+        let holding = self.offered + self.confirmed + self.completed;
+        Measures {
+            applicants: self.applicants,
+            offered: self.offered,
+            confirmed: self.confirmed,
+            declined: self.declined,
+            withdrawn: self.withdrawn,
+            completed: self.completed,
+            seats,
+            fill_rate: seats
+                .filter(|&seats| seats > 0)
+                .map(|seats| holding as f64 / seats as f64),
+        }
+    }
+}
+
+/// Merges the grouped counts of applicants and of placements by status, by group key.
+fn tally<K: Ord>(
+    applicants: Vec<(K, i64)>,
+    placements: Vec<(K, String, i64)>,
+) -> Result<BTreeMap<K, Counts>, DomainError> {
+    let mut groups: BTreeMap<K, Counts> = BTreeMap::new();
+    for (key, count) in applicants {
+        groups.entry(key).or_default().applicants = count;
+    }
+    for (key, status, count) in placements {
+        groups
+            .entry(key)
+            .or_default()
+            .add_placements(&status, count)?;
+    }
+    Ok(groups)
+}
+
+fn unnamed(what: &str) -> DomainError {
+    DomainError::Internal(anyhow::anyhow!("a counted {what} has no record"))
+}
+
+/// Code and name of every university (a handful: the alliance's members).
+fn university_names(
+    conn: &mut DbConn,
+) -> Result<HashMap<UniversityId, (String, String)>, DomainError> {
+    let rows: Vec<(UniversityId, String, String)> = dispatch!(conn, |c| universities::table
+        .select((universities::id, universities::code, universities::name))
+        .load(c))?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, code, name)| (id, (code, name)))
+        .collect())
+}
+
+/// The students with an application in the cycle, as a set to filter `students` with: SQLite
+/// then reads the students in order instead of looking each applicant's student up.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn applicants_of(cycle: CycleId) -> _ {
+    applications::table
+        .filter(applications::cycle_id.eq(cycle))
+        .select(applications::student_id)
+}
+
+fn by_university(
+    conn: &mut DbConn,
+    cycle: CycleId,
+    scope: StudentScope,
+) -> Result<Vec<StatsRow>, DomainError> {
+    let applicants: Vec<(UniversityId, i64)> = dispatch!(conn, |c| within!(
+        students::table
+            .filter(students::id.eq_any(applicants_of(cycle)))
+            .group_by(students::university_id)
+            .select((students::university_id, count_star()))
+            .into_boxed(),
+        scope
+    )
+    .load(c))?;
+    let placed: Vec<(UniversityId, String, i64)> = dispatch!(conn, |c| within!(
+        placements::table
+            .inner_join(students::table)
+            .filter(placements::cycle_id.eq(cycle))
+            .group_by((students::university_id, placements::status))
+            .select((students::university_id, placements::status, count_star()))
+            .into_boxed(),
+        scope
+    )
+    .load(c))?;
+    let names = university_names(conn)?;
+    tally(applicants, placed)?
+        .into_iter()
+        .map(|(id, counts)| {
+            let (code, name) = names.get(&id).ok_or_else(|| unnamed("university"))?;
+            Ok(StatsRow {
+                group: Group::University {
+                    university_id: id,
+                    university_code: code.clone(),
+                    university_name: name.clone(),
+                },
+                measures: counts.measures(None),
+            })
+        })
+        .collect()
+}
+
+fn by_program(
+    conn: &mut DbConn,
+    cycle: CycleId,
+    scope: StudentScope,
+) -> Result<Vec<StatsRow>, DomainError> {
+    let applicants: Vec<(ProgramId, i64)> = dispatch!(conn, |c| within!(
+        students::table
+            .filter(students::id.eq_any(applicants_of(cycle)))
+            .group_by(students::program_id)
+            .select((students::program_id, count_star()))
+            .into_boxed(),
+        scope
+    )
+    .load(c))?;
+    let placed: Vec<(ProgramId, String, i64)> = dispatch!(conn, |c| within!(
+        placements::table
+            .inner_join(students::table)
+            .filter(placements::cycle_id.eq(cycle))
+            .group_by((students::program_id, placements::status))
+            .select((students::program_id, placements::status, count_star()))
+            .into_boxed(),
+        scope
+    )
+    .load(c))?;
+    let names: HashMap<ProgramId, (String, String)> = dispatch!(conn, |c| programs::table
+        .select((programs::id, programs::code, programs::name))
+        .load::<(ProgramId, String, String)>(c))?
+    .into_iter()
+    .map(|(id, code, name)| (id, (code, name)))
+    .collect();
+    tally(applicants, placed)?
+        .into_iter()
+        .map(|(id, counts)| {
+            let (code, name) = names.get(&id).ok_or_else(|| unnamed("program"))?;
+            Ok(StatsRow {
+                group: Group::Program {
+                    program_id: id,
+                    program_code: code.clone(),
+                    program_name: name.clone(),
+                },
+                measures: counts.measures(None),
+            })
+        })
+        .collect()
+}
+
+/// Every base with seats in the cycle has a row, so that bases nobody applied to show up;
+/// bases without seats appear when they have applicants or placements.
+fn by_base(
+    conn: &mut DbConn,
+    cycle: CycleId,
+    scope: StudentScope,
+) -> Result<Vec<StatsRow>, DomainError> {
+    let applicants: Vec<(BaseId, i64)> = dispatch!(conn, |c| of_students_within!(
+        application_preferences::table
+            .inner_join(applications::table)
+            .filter(applications::cycle_id.eq(cycle))
+            .group_by(application_preferences::base_id)
+            .select((application_preferences::base_id, count_star()))
+            .into_boxed(),
+        applications::student_id,
+        scope
+    )
+    .load(c))?;
+    let placed: Vec<(BaseId, String, i64)> = dispatch!(conn, |c| of_students_within!(
+        placements::table
+            .filter(placements::cycle_id.eq(cycle))
+            .group_by((placements::base_id, placements::status))
+            .select((placements::base_id, placements::status, count_star()))
+            .into_boxed(),
+        placements::student_id,
+        scope
+    )
+    .load(c))?;
+    let offering: Vec<(BaseId, String, i32)> = dispatch!(conn, |c| cycle_seats::table
+        .inner_join(bases::table)
+        .filter(cycle_seats::cycle_id.eq(cycle))
+        .select((cycle_seats::base_id, bases::name, cycle_seats::seats))
+        .load(c))?;
+    let mut groups = tally(applicants, placed)?;
+    let mut names: HashMap<BaseId, (String, Option<i64>)> = HashMap::new();
+    for (id, name, seats) in offering {
+        groups.entry(id).or_default();
+        names.insert(id, (name, Some(i64::from(seats))));
+    }
+    let missing: Vec<BaseId> = groups
+        .keys()
+        .filter(|id| !names.contains_key(id))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        let found: Vec<(BaseId, String)> = dispatch!(conn, |c| bases::table
+            .filter(bases::id.eq_any(&missing))
+            .select((bases::id, bases::name))
+            .load(c))?;
+        names.extend(found.into_iter().map(|(id, name)| (id, (name, None))));
+    }
+    groups
+        .into_iter()
+        .map(|(id, counts)| {
+            let (name, seats) = names.get(&id).ok_or_else(|| unnamed("base"))?;
+            Ok(StatsRow {
+                group: Group::Base {
+                    base_id: id,
+                    base_name: name.clone(),
+                },
+                measures: counts.measures(*seats),
+            })
+        })
+        .collect()
+}
+
+fn by_flow(
+    conn: &mut DbConn,
+    cycle: CycleId,
+    scope: StudentScope,
+) -> Result<Vec<StatsRow>, DomainError> {
+    // A student who listed several bases of one host is one applicant of that flow.
+    let applicants: Vec<((UniversityId, UniversityId), i64)> = dispatch!(conn, |c| within!(
+        application_preferences::table
+            .inner_join(applications::table.inner_join(students::table))
+            .inner_join(bases::table)
+            .filter(applications::cycle_id.eq(cycle))
+            .group_by((students::university_id, bases::host_university_id))
+            .select((
+                students::university_id,
+                bases::host_university_id,
+                count(applications::id).aggregate_distinct()
+            ))
+            .into_boxed(),
+        scope
+    )
+    .load::<(UniversityId, UniversityId, i64)>(c))?
+    .into_iter()
+    .map(|(from, to, count)| ((from, to), count))
+    .collect();
+    let placed: Vec<((UniversityId, UniversityId), String, i64)> = dispatch!(conn, |c| within!(
+        placements::table
+            .inner_join(students::table)
+            .inner_join(bases::table)
+            .filter(placements::cycle_id.eq(cycle))
+            .group_by((
+                students::university_id,
+                bases::host_university_id,
+                placements::status
+            ))
+            .select((
+                students::university_id,
+                bases::host_university_id,
+                placements::status,
+                count_star()
+            ))
+            .into_boxed(),
+        scope
+    )
+    .load::<(UniversityId, UniversityId, String, i64)>(c))?
+    .into_iter()
+    .map(|(from, to, status, count)| ((from, to), status, count))
+    .collect();
+    let names = university_names(conn)?;
+    tally(applicants, placed)?
+        .into_iter()
+        .map(|((from, to), counts)| {
+            let (from_code, from_name) = names.get(&from).ok_or_else(|| unnamed("university"))?;
+            let (to_code, to_name) = names.get(&to).ok_or_else(|| unnamed("university"))?;
+            Ok(StatsRow {
+                group: Group::Flow {
+                    student_university_id: from,
+                    student_university_code: from_code.clone(),
+                    student_university_name: from_name.clone(),
+                    host_university_id: to,
+                    host_university_code: to_code.clone(),
+                    host_university_name: to_name.clone(),
+                },
+                measures: counts.measures(None),
+            })
+        })
+        .collect()
+}
+
+/// The totals: distinct applicants (a student listing several bases counts once), every
+/// placement in scope, and the cycle's seats.
+fn totals(
+    conn: &mut DbConn,
+    cycle: CycleId,
+    scope: StudentScope,
+    rows: &[StatsRow],
+) -> Result<Measures, DomainError> {
+    let applicants: i64 = dispatch!(conn, |c| of_students_within!(
+        applications::table
+            .filter(applications::cycle_id.eq(cycle))
+            .into_boxed(),
+        applications::student_id,
+        scope
+    )
+    .count()
+    .get_result(c))?;
+    let seats: Option<i64> = dispatch!(conn, |c| cycle_seats::table
+        .filter(cycle_seats::cycle_id.eq(cycle))
+        .select(sum(cycle_seats::seats))
+        .first(c))?;
+    // Every grouping puts each placement in exactly one row, so the rows add up.
+    let mut counts = Counts {
+        applicants,
+        ..Counts::default()
+    };
+    for row in rows {
+        let m = &row.measures;
+        counts.offered += m.offered;
+        counts.confirmed += m.confirmed;
+        counts.declined += m.declined;
+        counts.withdrawn += m.withdrawn;
+        counts.completed += m.completed;
+    }
+    Ok(counts.measures(Some(seats.unwrap_or(0))))
+}
+
+/// The statistics of a cycle for the students in scope, read in one snapshot so that the
+/// rows and the totals agree under concurrent changes.
+pub fn placement_stats(
+    conn: &mut DbConn,
+    cycle_id: CycleId,
+    group_by: GroupBy,
+    scope: StudentScope,
+) -> Result<PlacementStats, DomainError> {
+    read_transaction(conn, |conn| {
+        let cycle = lookup::cycle(conn, cycle_id)?;
+        let mut rows = match group_by {
+            GroupBy::University => by_university(conn, cycle_id, scope)?,
+            GroupBy::Program => by_program(conn, cycle_id, scope)?,
+            GroupBy::Base => by_base(conn, cycle_id, scope)?,
+            GroupBy::Flow => by_flow(conn, cycle_id, scope)?,
+        };
+        rows.sort_by_cached_key(|row| row.group.sort_key());
+        let totals = totals(conn, cycle_id, scope, &rows)?;
+        Ok(PlacementStats {
+            cycle_id,
+            cycle_name: cycle.name,
+            group_by,
+            rows,
+            totals,
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fill_rate_needs_seats() {
+        let counts = Counts {
+            offered: 1,
+            confirmed: 2,
+            completed: 1,
+            declined: 5,
+            ..Counts::default()
+        };
+        assert_eq!(counts.measures(Some(8)).fill_rate, Some(0.5));
+        assert_eq!(counts.measures(Some(0)).fill_rate, None);
+        assert_eq!(counts.measures(None).fill_rate, None);
+    }
+}
