@@ -412,3 +412,11 @@ pub fn fields_at_fault(problem: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// The kind of a problem: the last segment of its `type` URI.
+pub fn problem_type(problem: &Value) -> &str {
+    problem["type"]
+        .as_str()
+        .and_then(|uri| uri.strip_prefix("https://placemat.example/problems/"))
+        .unwrap_or("")
+}

@@ -248,9 +248,24 @@ async fn the_alliance_runs_and_publishes_the_student_optimal_stable_matching() {
     )
     .await;
     assert_eq!(cycle["phase"], "published");
+    let problem = expect_problem(
+        app.put(
+            &format!(
+                "/api/v1/cycles/{}/rankings/{}",
+                id(&setup.cycle),
+                id(&setup.bases["A"])
+            ),
+            &app.admin,
+            json!({"student_ids": []}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(problem_type(&problem), "cycle-published");
 
     let again = run_match(&app, &setup.cycle, 8).await;
-    expect_problem(
+    let problem = expect_problem(
         app.post(
             &format!("/api/v1/match-runs/{}/publish", id(&again)),
             &app.admin,
@@ -260,7 +275,8 @@ async fn the_alliance_runs_and_publishes_the_student_optimal_stable_matching() {
         StatusCode::CONFLICT,
     )
     .await;
-    expect_problem(
+    assert_eq!(problem_type(&problem), "cycle-published");
+    let problem = expect_problem(
         app.post(
             &format!("/api/v1/match-runs/{}/publish", id(&run)),
             &app.admin,
@@ -270,6 +286,7 @@ async fn the_alliance_runs_and_publishes_the_student_optimal_stable_matching() {
         StatusCode::CONFLICT,
     )
     .await;
+    assert_eq!(problem_type(&problem), "cycle-published");
     let offers = expect_json(
         app.get("/api/v1/placements", &app.admin).await,
         StatusCode::OK,
@@ -364,6 +381,7 @@ async fn a_run_is_reproducible_from_its_seed_and_stale_after_a_change() {
         StatusCode::CONFLICT,
     )
     .await;
+    assert_eq!(problem_type(&problem), "run-stale");
     assert!(problem["detail"].as_str().unwrap_or("").contains("stale"));
     let fresh = run_match(&app, &cycle, 1).await;
     app.publish(&fresh).await;

@@ -62,11 +62,12 @@ async fn a_base_confirms_an_offer_and_later_completes_it_with_a_full_history() {
         StatusCode::CONFLICT,
     )
     .await;
+    assert_eq!(problem_type(&problem), "placement-state");
     assert!(problem["detail"]
         .as_str()
         .unwrap_or("")
         .contains("confirmed"));
-    expect_problem(
+    let problem = expect_problem(
         app.post(
             &action(&offer, "decline"),
             &setup.coordinators["A"],
@@ -76,6 +77,7 @@ async fn a_base_confirms_an_offer_and_later_completes_it_with_a_full_history() {
         StatusCode::CONFLICT,
     )
     .await;
+    assert_eq!(problem_type(&problem), "placement-state");
     let completed = expect_json(
         app.post(
             &action(&offer, "complete"),
@@ -87,7 +89,7 @@ async fn a_base_confirms_an_offer_and_later_completes_it_with_a_full_history() {
     )
     .await;
     assert_eq!(completed["status"], "completed");
-    expect_problem(
+    let problem = expect_problem(
         app.post(
             &action(&offer, "withdraw"),
             &setup.students["s1"].1,
@@ -97,6 +99,7 @@ async fn a_base_confirms_an_offer_and_later_completes_it_with_a_full_history() {
         StatusCode::CONFLICT,
     )
     .await;
+    assert_eq!(problem_type(&problem), "placement-state");
 
     let detail = expect_json(
         app.get(
@@ -223,7 +226,8 @@ async fn a_student_withdraws_from_a_confirmed_placement_and_the_seat_opens() {
         .send()
         .await
         .expect("sent");
-    expect_problem(plain, StatusCode::CONFLICT).await;
+    let problem = expect_problem(plain, StatusCode::CONFLICT).await;
+    assert_eq!(problem_type(&problem), "placement-state");
 }
 
 #[tokio::test]

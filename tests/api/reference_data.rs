@@ -109,6 +109,7 @@ async fn bad_reference_data_is_refused_with_the_field_at_fault() {
         StatusCode::CONFLICT,
     )
     .await;
+    assert_eq!(problem_type(&problem), "university-code-taken");
     assert!(problem["detail"].as_str().unwrap_or("").contains("USST"));
     let problem = expect_problem(
         app.post(
@@ -486,4 +487,40 @@ async fn cycles_are_opened_changed_and_given_seats() {
     )
     .await;
     assert_eq!(free_only["total"], 1);
+}
+
+#[tokio::test]
+async fn a_code_or_name_in_use_is_refused_as_taken() {
+    let app = spawn_app().await;
+    app.create_program("0854").await;
+    let problem = expect_problem(
+        app.post(
+            "/api/v1/programs",
+            &app.admin,
+            json!({"code": "0854", "name": "Again"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(problem_type(&problem), "program-code-taken");
+    let cycle = app.create_open_cycle("2027 summer", 3).await;
+    let problem = expect_problem(
+        app.post(
+            "/api/v1/cycles",
+            &app.admin,
+            json!({
+                "name": "2027 summer",
+                "applications_open_at": cycle["applications_open_at"],
+                "applications_close_at": cycle["applications_close_at"],
+                "max_preferences": 3,
+                "starts_on": "2027-07-01",
+                "ends_on": "2027-08-31",
+            }),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(problem_type(&problem), "cycle-name-taken");
 }

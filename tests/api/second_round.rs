@@ -12,12 +12,13 @@ async fn an_unmatched_student_applies_directly_and_gets_an_offer() {
     let setup = small_cycle(&app).await;
     let direct = format!("/api/v1/cycles/{}/direct-applications", id(&setup.cycle));
     let s3 = &setup.students["s3"].1;
-    expect_problem(
+    let problem = expect_problem(
         app.post(&direct, s3, json!({"base_id": setup.bases["C"]["id"]}))
             .await,
         StatusCode::CONFLICT,
     )
     .await;
+    assert_eq!(problem_type(&problem), "second-round-not-open");
 
     let run = run_match(&app, &setup.cycle, 1).await;
     app.publish(&run).await;
@@ -28,7 +29,7 @@ async fn an_unmatched_student_applies_directly_and_gets_an_offer() {
     )
     .await;
     assert_eq!(fields_at_fault(&problem), vec!["base_id"]);
-    expect_problem(
+    let problem = expect_problem(
         app.post(
             &direct,
             &setup.students["s1"].1,
@@ -38,6 +39,7 @@ async fn an_unmatched_student_applies_directly_and_gets_an_offer() {
         StatusCode::CONFLICT,
     )
     .await;
+    assert_eq!(problem_type(&problem), "already-placed");
     for token in [&app.admin, &setup.officer, &setup.coordinators["C"]] {
         expect_problem(
             app.post(&direct, token, json!({"base_id": setup.bases["C"]["id"]}))
@@ -53,12 +55,13 @@ async fn an_unmatched_student_applies_directly_and_gets_an_offer() {
     )
     .await;
     assert_eq!(application["status"], "pending");
-    expect_problem(
+    let problem = expect_problem(
         app.post(&direct, s3, json!({"base_id": setup.bases["C"]["id"]}))
             .await,
         StatusCode::CONFLICT,
     )
     .await;
+    assert_eq!(problem_type(&problem), "duplicate-direct-application");
     let pending = expect_json(
         app.get(
             &format!("{direct}?status=pending"),
@@ -103,6 +106,21 @@ async fn an_unmatched_student_applies_directly_and_gets_an_offer() {
     )
     .await;
     assert_eq!(accepted["status"], "accepted");
+    let problem = expect_problem(
+        app.put(
+            &format!(
+                "/api/v1/cycles/{}/seats/{}",
+                id(&setup.cycle),
+                id(&setup.bases["C"])
+            ),
+            &app.admin,
+            json!({"seats": 0}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(problem_type(&problem), "seats-below-taken");
     let offer = expect_json(
         app.get(
             &format!(
@@ -117,11 +135,12 @@ async fn an_unmatched_student_applies_directly_and_gets_an_offer() {
     .await;
     assert_eq!(offer["status"], "offered");
     assert_eq!(offer["source"], "second_round");
-    expect_problem(
+    let problem = expect_problem(
         app.post(&accept, &setup.coordinators["C"], json!({})).await,
         StatusCode::CONFLICT,
     )
     .await;
+    assert_eq!(problem_type(&problem), "direct-application-decided");
 
     let s5 = &setup.students["s5"].1;
     let full = expect_problem(
@@ -168,7 +187,7 @@ async fn a_coordinator_rejects_a_direct_application() {
     .await;
     assert_eq!(rejected["status"], "rejected");
     assert_eq!(rejected["reason"], "no project fits");
-    expect_problem(
+    let problem = expect_problem(
         app.post(
             &format!("/api/v1/direct-applications/{}/accept", id(&application)),
             &setup.coordinators["C"],
@@ -178,6 +197,7 @@ async fn a_coordinator_rejects_a_direct_application() {
         StatusCode::CONFLICT,
     )
     .await;
+    assert_eq!(problem_type(&problem), "direct-application-decided");
 }
 
 /// A cycle published with no applications, one base with `seats`, and `students` students

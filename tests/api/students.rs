@@ -250,11 +250,23 @@ async fn bad_students_are_refused_with_the_fields_at_fault() {
         StatusCode::CONFLICT,
     )
     .await;
+    assert_eq!(problem_type(&problem), "email-taken");
     assert!(problem["detail"].as_str().unwrap_or("").contains("email"));
     assert!(problem["detail"]
         .as_str()
         .unwrap_or("")
         .contains("student_number"));
+    let problem = expect_problem(
+        app.post(
+            "/api/v1/students",
+            &alliance.usst_officer,
+            json!({"student_number": "U1", "name": "Again", "email": "someone.else@students.test", "program_code": "0854", "cohort_year": 2026}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(problem_type(&problem), "student-number-taken");
     let listing = expect_json(
         app.get("/api/v1/students", &app.admin).await,
         StatusCode::OK,
