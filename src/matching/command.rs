@@ -12,7 +12,8 @@ use thiserror::Error;
 
 use super::engine::run;
 use super::explain::Explainer;
-use super::instance::{AssignmentsById, Instance, InstanceError, UnmatchedReasonsById};
+use super::instance::{AssignmentsById, InstanceError, UnmatchedReasonsById};
+use super::reader::InstanceLists;
 use super::statistics::Statistics;
 
 /// What a command run did, for the operator (the CLI prints it to stderr).
@@ -117,9 +118,10 @@ pub fn run_command(input: &Path, output: Option<&Path>) -> Result<CommandReport,
         path: input.to_owned(),
         source,
     };
-    let instance = Instance::parse(&json).map_err(instance_error)?;
+    let lists = InstanceLists::parse(&json).map_err(instance_error)?;
+    drop(json);
     let parse = clock.lap();
-    let indexed = instance.index().map_err(instance_error)?;
+    let indexed = lists.index().map_err(instance_error)?;
     let index = clock.lap();
     let matching = run(&indexed.market);
     let matching_time = clock.lap();
@@ -152,9 +154,12 @@ pub fn run_command(input: &Path, output: Option<&Path>) -> Result<CommandReport,
     })
 }
 
+/// Large writes: a national result is some 160 MB.
+const WRITE_BUFFER: usize = 1 << 20;
+
 fn write_result(result: &MatchResult<'_>, output: Option<&Path>) -> io::Result<()> {
     let Some(path) = output else {
-        let mut writer = BufWriter::new(io::stdout().lock());
+        let mut writer = BufWriter::with_capacity(WRITE_BUFFER, io::stdout().lock());
         serde_json::to_writer(&mut writer, result)?;
         writer.write_all(b"\n")?;
         return writer.flush();
@@ -163,7 +168,7 @@ fn write_result(result: &MatchResult<'_>, output: Option<&Path>) -> io::Result<(
     partial_name.push(".partial");
     let partial = path.with_file_name(partial_name);
     let written = File::create(&partial).and_then(|file| {
-        let mut writer = BufWriter::new(file);
+        let mut writer = BufWriter::with_capacity(WRITE_BUFFER, file);
         serde_json::to_writer(&mut writer, result)?;
         writer.write_all(b"\n")?;
         writer

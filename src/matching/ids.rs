@@ -14,6 +14,8 @@ use std::hash::BuildHasher;
 const INLINE_CAPACITY: usize = 11;
 /// First key byte of an id too long to be kept in its slot; above any inline length.
 const LONG_ID: u8 = u8::MAX;
+/// Ids hashed before the first of them is probed for.
+const LOOKUP_BATCH: usize = 16;
 
 #[derive(Debug, Clone)]
 pub(crate) struct IdTable {
@@ -69,35 +71,103 @@ impl IdTable {
     pub(crate) fn new<'a>(
         ids: impl ExactSizeIterator<Item = &'a str> + Clone,
     ) -> Result<Self, RepeatedId> {
-        let count = ids.len();
-        let mut table = IdTable {
-            text: String::with_capacity(ids.clone().map(str::len).sum()),
-            offsets: Vec::with_capacity(count + 1),
-            slots: vec![Slot::default(); (count * 2).next_power_of_two().max(8)],
-            hasher: RandomState::new(),
-        };
-        table.offsets.push(0);
+        let mut table = Self::with_capacity(ids.len(), ids.clone().map(str::len).sum());
         for (index, id) in (0u32..).zip(ids) {
-            let hash = table.hasher.hash_one(id);
-            match table.find(id, hash) {
-                Ok(existing) => {
-                    return Err(RepeatedId {
-                        id: id.to_owned(),
-                        first: existing,
-                        second: index,
-                    })
-                }
-                Err(free_slot) => {
-                    table.slots[free_slot] = Slot {
-                        index_plus_one: index + 1,
-                        key: SlotKey::new(id, hash),
-                    }
-                }
+            let (existing, added) = table.intern_hashed(id, table.hasher.hash_one(id));
+            if !added {
+                return Err(RepeatedId {
+                    id: id.to_owned(),
+                    first: existing,
+                    second: index,
+                });
             }
-            table.text.push_str(id);
-            table.offsets.push(table.text.len());
         }
         Ok(table)
+    }
+
+    /// An empty table with room for `count` ids of `text_len` bytes in all before it grows.
+    pub(crate) fn with_capacity(count: usize, text_len: usize) -> Self {
+        let mut offsets = Vec::with_capacity(count + 1);
+        offsets.push(0);
+        IdTable {
+            text: String::with_capacity(text_len),
+            offsets,
+            slots: vec![Slot::default(); (count * 2).next_power_of_two().max(8)],
+            hasher: RandomState::new(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// The index of `id`, adding it as the next index if it is new; `true` when it was
+    /// added. The caller guarantees fewer than `u32::MAX` ids.
+    pub(crate) fn intern(&mut self, id: &str) -> (u32, bool) {
+        self.intern_hashed(id, self.hasher.hash_one(id))
+    }
+
+    /// [`IdTable::intern`] for every id of `ids`, appending their indices to `indices`.
+    /// Hashes a batch of ids before probing for any, as [`IdTable::get_all`] does.
+    pub(crate) fn intern_all<S: AsRef<str>>(&mut self, ids: &[S], indices: &mut Vec<u32>) {
+        let mut hashes = [0u64; LOOKUP_BATCH];
+        for batch in ids.chunks(LOOKUP_BATCH) {
+            for (hash, id) in hashes.iter_mut().zip(batch) {
+                *hash = self.hasher.hash_one(id.as_ref());
+            }
+            for (id, &hash) in batch.iter().zip(&hashes) {
+                indices.push(self.intern_hashed(id.as_ref(), hash).0);
+            }
+        }
+    }
+
+    fn intern_hashed(&mut self, id: &str, hash: u64) -> (u32, bool) {
+        let free_slot = match self.find(id, hash) {
+            Ok(existing) => return (existing, false),
+            Err(free_slot) => free_slot,
+        };
+        let index = self.len() as u32;
+        self.text.push_str(id);
+        self.offsets.push(self.text.len());
+        let slot = Slot {
+            index_plus_one: index + 1,
+            key: SlotKey::new(id, hash),
+        };
+        // At most half full, so that probe sequences stay short.
+        if self.len() * 2 > self.slots.len() {
+            self.grow();
+        } else {
+            self.slots[free_slot] = slot;
+            return (index, true);
+        }
+        let position = self.free_position(hash);
+        self.slots[position] = slot;
+        (index, true)
+    }
+
+    /// Doubles the slots and places every id but the last one added, which the caller
+    /// places.
+    fn grow(&mut self) {
+        self.slots = vec![Slot::default(); self.slots.len() * 2];
+        for index in 0..self.len() as u32 - 1 {
+            let id = self.id(index);
+            let hash = self.hasher.hash_one(id);
+            let slot = Slot {
+                index_plus_one: index + 1,
+                key: SlotKey::new(id, hash),
+            };
+            let position = self.free_position(hash);
+            self.slots[position] = slot;
+        }
+    }
+
+    fn free_position(&self, hash: u64) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut position = hash as usize & mask;
+        while self.slots[position].index_plus_one != 0 {
+            position = (position + 1) & mask;
+        }
+        position
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<u32> {
@@ -112,16 +182,15 @@ impl IdTable {
         ids: &[S],
         indices: &mut Vec<u32>,
     ) -> Result<(), usize> {
-        const BATCH: usize = 16;
-        let mut hashes = [0u64; BATCH];
-        for (batch_number, batch) in ids.chunks(BATCH).enumerate() {
+        let mut hashes = [0u64; LOOKUP_BATCH];
+        for (batch_number, batch) in ids.chunks(LOOKUP_BATCH).enumerate() {
             for (hash, id) in hashes.iter_mut().zip(batch) {
                 *hash = self.hasher.hash_one(id.as_ref());
             }
             for (offset, (id, &hash)) in batch.iter().zip(&hashes).enumerate() {
                 let index = self
                     .find(id.as_ref(), hash)
-                    .map_err(|_| batch_number * BATCH + offset)?;
+                    .map_err(|_| batch_number * LOOKUP_BATCH + offset)?;
                 indices.push(index);
             }
         }
@@ -229,5 +298,32 @@ mod tests {
         assert_eq!(table.get("Zoë"), Some(2));
         assert_eq!(table.get("欧阳娜娜的学号"), Some(3));
         assert_eq!(table.id(0), "张伟");
+    }
+
+    #[test]
+    fn interning_grows_the_table_and_keeps_every_index() {
+        let mut table = IdTable::with_capacity(0, 0);
+        let ids: Vec<String> = (0..5_000)
+            .map(|index| {
+                if index % 3 == 0 {
+                    format!("a-student-number-longer-than-a-slot-{index}")
+                } else {
+                    format!("S{index}")
+                }
+            })
+            .collect();
+        for (index, id) in (0u32..).zip(&ids) {
+            assert_eq!(table.intern(id), (index, true));
+        }
+        let mut indices = Vec::new();
+        table.intern_all(&ids[10..40], &mut indices);
+        assert_eq!(indices, (10..40).collect::<Vec<u32>>());
+        table.intern_all(&["S10", "new", "S11", "new"], &mut indices);
+        assert_eq!(&indices[30..], &[10, 5_000, 11, 5_000]);
+        assert_eq!(table.len(), 5_001);
+        for (index, id) in (0u32..).zip(&ids) {
+            assert_eq!(table.get(id), Some(index));
+            assert_eq!(table.id(index), id);
+        }
     }
 }

@@ -80,7 +80,7 @@ struct InstanceRecord<'a> {
 /// Serde borrows a `Cow<str>` only when it is the field's own type, not inside a `Vec` or
 /// an `Option`; this wrapper makes it the field's own type.
 #[derive(Deserialize)]
-struct BorrowedString<'a>(#[serde(borrow)] Cow<'a, str>);
+pub(super) struct BorrowedString<'a>(#[serde(borrow)] pub(super) Cow<'a, str>);
 
 fn borrowed_optional_string<'de: 'a, 'a, D: Deserializer<'de>>(
     deserializer: D,
@@ -203,7 +203,11 @@ impl<'a> Instance<'a> {
     }
 }
 
-fn name_entries(error: MarketError, students: &IdTable, bases: &IdTable) -> InstanceError {
+pub(super) fn name_entries(
+    error: MarketError,
+    students: &IdTable,
+    bases: &IdTable,
+) -> InstanceError {
     let student = |index: u32| students.id(index).to_owned();
     let base = |index: u32| bases.id(index).to_owned();
     match error {
@@ -237,8 +241,8 @@ fn name_entries(error: MarketError, students: &IdTable, bases: &IdTable) -> Inst
 #[derive(Debug, Clone)]
 pub struct IndexedMarket {
     pub market: Market,
-    students: IdTable,
-    bases: IdTable,
+    pub(super) students: IdTable,
+    pub(super) bases: IdTable,
 }
 
 impl IndexedMarket {
@@ -354,12 +358,46 @@ impl Serialize for RefusalsById<'_> {
     }
 }
 
-#[derive(Serialize)]
 struct RefusalById<'r> {
     base: &'r str,
     preference_rank: u32,
-    #[serde(flatten)]
     reason: RefusalReason,
+}
+
+/// Writes what `#[serde(flatten)]` of the reason would, without serde's buffering of
+/// flattened fields: a command result holds a million refusals.
+impl Serialize for RefusalById<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let details = match self.reason {
+            RefusalReason::NoSeats => ("no_seats", None),
+            RefusalReason::NotRanked => ("not_ranked", None),
+            RefusalReason::WouldAccept => ("would_accept", None),
+            RefusalReason::FullWithHigherRanked {
+                seats,
+                kept,
+                last_kept_rank,
+                student_rank,
+            } => (
+                "full_with_higher_ranked",
+                Some([
+                    ("seats", seats),
+                    ("kept", kept),
+                    ("last_kept_rank", last_kept_rank),
+                    ("student_rank", student_rank),
+                ]),
+            ),
+        };
+        let (reason, fields) = details;
+        let mut map =
+            serializer.serialize_map(Some(3 + fields.map_or(0, |fields| fields.len())))?;
+        map.serialize_entry("base", self.base)?;
+        map.serialize_entry("preference_rank", &self.preference_rank)?;
+        map.serialize_entry("reason", reason)?;
+        for (name, value) in fields.into_iter().flatten() {
+            map.serialize_entry(name, &value)?;
+        }
+        map.end()
+    }
 }
 
 /// Why an instance was refused; entries and positions are 1-based.
@@ -425,6 +463,7 @@ impl InstanceError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::matching::reader::InstanceLists;
     use crate::matching::run;
 
     const INSTANCE: &str = r#"{
@@ -439,6 +478,7 @@ mod tests {
         ]
     }"#;
 
+    /// The error of an instance, which the command's reader reports word for word too.
     fn error_of(json: &str) -> String {
         let error = match Instance::parse(json) {
             Ok(instance) => match instance.index() {
@@ -447,6 +487,11 @@ mod tests {
             },
             Err(error) => error,
         };
+        let streamed = match InstanceLists::parse(json).and_then(InstanceLists::index) {
+            Ok(_) => panic!("instance accepted by the reader"),
+            Err(error) => error,
+        };
+        assert_eq!(streamed.to_string(), error.to_string());
         error.to_string()
     }
 
@@ -528,6 +573,34 @@ mod tests {
         let trimmed_instance = Instance::parse(&trimmed).unwrap();
         let trimmed_indexed = trimmed_instance.index().unwrap();
         assert_eq!(run(&indexed.market), run(&trimmed_indexed.market));
+    }
+
+    #[test]
+    fn a_refusal_is_written_as_its_base_its_rank_and_the_reasons_fields() {
+        for reason in [
+            RefusalReason::NoSeats,
+            RefusalReason::NotRanked,
+            RefusalReason::WouldAccept,
+            RefusalReason::FullWithHigherRanked {
+                seats: 3,
+                kept: 3,
+                last_kept_rank: 4,
+                student_rank: 9,
+            },
+        ] {
+            let mut expected = serde_json::json!({"base": "B1", "preference_rank": 2});
+            let reason_fields = serde_json::to_value(reason).unwrap();
+            expected
+                .as_object_mut()
+                .unwrap()
+                .extend(reason_fields.as_object().unwrap().clone());
+            let refusal = RefusalById {
+                base: "B1",
+                preference_rank: 2,
+                reason,
+            };
+            assert_eq!(serde_json::to_value(&refusal).unwrap(), expected);
+        }
     }
 
     #[test]

@@ -165,47 +165,86 @@ impl MarketBuilder {
     /// Validates the lists and builds the market. Errors name the first offending entry,
     /// looking at the students' lists in student order before the rankings in base order.
     pub fn build(self) -> Result<Market, MarketError> {
-        let base_count = self.seats.len();
-        let student_count = self.preference_offsets.len() - 1;
-        // Indices and offsets are u32 to halve the market's memory; the largest index of
-        // each kind stays reserved for the "none" markers.
-        for (what, count) in [
-            ("students", student_count),
-            ("bases", base_count),
-            ("preferences", self.preference_bases.len()),
-            (
-                "ranking entries",
-                self.rankings.iter().map(Vec::len).sum::<usize>(),
-            ),
-        ] {
-            if count >= u32::MAX as usize {
-                return Err(MarketError::TooLarge { what, count });
-            }
-        }
-        validate_preferences(&self.preference_offsets, &self.preference_bases, base_count)?;
         if let Some(error) = self.invalid_ranking_call {
+            validate_lists(
+                &self.seats,
+                &self.preference_offsets,
+                &self.preference_bases,
+                self.rankings.iter().map(Vec::len).sum(),
+            )?;
             return Err(error);
         }
         let mut rankings = self.rankings;
-        rankings.resize_with(base_count, Vec::new);
+        rankings.resize_with(self.seats.len(), Vec::new);
         let (ranking_offsets, ranked_students) = flatten(&rankings);
         drop(rankings);
+        Market::from_lists(
+            self.seats,
+            self.preference_offsets,
+            self.preference_bases,
+            ranking_offsets,
+            ranked_students,
+        )
+    }
+}
+
+impl Market {
+    /// Validates lists already laid out flat and builds the market, as
+    /// [`MarketBuilder::build`] does: student `s` listed
+    /// `preference_bases[preference_offsets[s]..preference_offsets[s + 1]]` and base `b`
+    /// ranked `ranked_students[ranking_offsets[b]..ranking_offsets[b + 1]]`.
+    pub(crate) fn from_lists(
+        seats: Vec<u32>,
+        preference_offsets: Vec<u32>,
+        preference_bases: Vec<u32>,
+        ranking_offsets: Vec<u32>,
+        ranked_students: Vec<u32>,
+    ) -> Result<Market, MarketError> {
+        debug_assert_eq!(ranking_offsets.len(), seats.len() + 1);
+        validate_lists(
+            &seats,
+            &preference_offsets,
+            &preference_bases,
+            ranked_students.len(),
+        )?;
         let preference_ranks = rank_listings(
-            &self.preference_offsets,
-            &self.preference_bases,
+            &preference_offsets,
+            &preference_bases,
             &ranking_offsets,
             &ranked_students,
-            student_count,
+            preference_offsets.len() - 1,
         )?;
         Ok(Market {
-            seats: self.seats,
-            preference_offsets: self.preference_offsets,
-            preference_bases: self.preference_bases,
+            seats,
+            preference_offsets,
+            preference_bases,
             preference_ranks,
             ranking_offsets,
             ranked_students,
         })
     }
+}
+
+/// Checks the sizes and the students' lists.
+fn validate_lists(
+    seats: &[u32],
+    preference_offsets: &[u32],
+    preference_bases: &[u32],
+    ranking_entries: usize,
+) -> Result<(), MarketError> {
+    // Indices and offsets are u32 to halve the market's memory; the largest index of each
+    // kind stays reserved for the "none" markers.
+    for (what, count) in [
+        ("students", preference_offsets.len() - 1),
+        ("bases", seats.len()),
+        ("preferences", preference_bases.len()),
+        ("ranking entries", ranking_entries),
+    ] {
+        if count >= u32::MAX as usize {
+            return Err(MarketError::TooLarge { what, count });
+        }
+    }
+    validate_preferences(preference_offsets, preference_bases, seats.len())
 }
 
 fn saturating_u32(value: usize) -> u32 {

@@ -13,6 +13,7 @@ mod ids;
 mod instance;
 mod lottery;
 mod market;
+mod reader;
 mod statistics;
 
 #[cfg(test)]

@@ -59,26 +59,29 @@ fn alliance_sample_matches_the_reference() {
 
 #[test]
 fn the_command_writes_the_reference_assignments() {
-    let input = format!("{FIXTURES}/small-200x15.json");
-    let output = std::env::temp_dir().join(format!(
-        "placemat-fixture-result-{}.json",
-        std::process::id()
-    ));
-    let report = run_command(input.as_ref(), Some(&output)).unwrap();
-    let text = fs::read_to_string(&output).unwrap();
-    fs::remove_file(&output).unwrap();
+    for name in ["small-200x15", "medium-2000x100", "alliance-6000x300"] {
+        let input = format!("{FIXTURES}/{name}.json");
+        let output = std::env::temp_dir().join(format!(
+            "placemat-fixture-result-{name}-{}.json",
+            std::process::id()
+        ));
+        let report = run_command(input.as_ref(), Some(&output)).unwrap();
+        let text = fs::read_to_string(&output).unwrap();
+        fs::remove_file(&output).unwrap();
 
-    let result: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let written = result["assignments"].as_object().unwrap();
-    let expected = expected_assignments("small-200x15");
-    assert_eq!(written.len(), expected.len());
-    for (id, base) in written {
-        assert_eq!(base.as_str(), expected[id].as_deref(), "{id}");
+        let result: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let written = result["assignments"].as_object().unwrap();
+        let expected = expected_assignments(name);
+        assert_eq!(written.len(), expected.len(), "{name}");
+        for (id, base) in written {
+            assert_eq!(base.as_str(), expected[id].as_deref(), "{name}: {id}");
+        }
+        let unmatched = expected.values().filter(|base| base.is_none()).count();
+        assert_eq!(report.statistics.unmatched as usize, unmatched, "{name}");
+        assert_eq!(
+            result["unmatched_reasons"].as_object().unwrap().len(),
+            unmatched,
+            "{name}"
+        );
     }
-    let unmatched = expected.values().filter(|base| base.is_none()).count();
-    assert_eq!(report.statistics.unmatched as usize, unmatched);
-    assert_eq!(
-        result["unmatched_reasons"].as_object().unwrap().len(),
-        unmatched
-    );
 }

@@ -1,0 +1,609 @@
+//! Reads an instance file straight into flat lists of dense indices, for `placemat match`.
+//!
+//! [`Instance::parse`](super::Instance::parse) keeps every entry of the file as parsed,
+//! with a string for each of the 17 million ids of a million-student instance, and only
+//! then resolves them. Here serde's visitors hand each id to an id table as it is read:
+//! a base named in a preference before its entry gets the next base index and keeps it,
+//! and the entries are put in file order afterwards by renumbering. The result and its
+//! errors are those of `Instance::parse` followed by `Instance::index`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use super::ids::IdTable;
+use super::instance::{name_entries, BorrowedString, IndexedMarket, InstanceError};
+use super::market::Market;
+
+/// Marks an id that no entry defines (yet).
+const NO_ENTRY: u32 = u32::MAX;
+/// Ids collected before they are looked up together (see [`IdTable::intern_all`]).
+const ID_BATCH: usize = 16;
+
+/// An instance whose ids are resolved to table indices in the order they were first met.
+pub(crate) struct InstanceLists {
+    /// Every student id met, as an entry's id or in a ranking.
+    students: IdTable,
+    /// Every base id met, as an entry's id or in a preference.
+    bases: IdTable,
+    /// Entry number to student id index, and back (`NO_ENTRY` for an id no entry defines).
+    student_ids: Vec<u32>,
+    student_entries: Vec<u32>,
+    base_ids: Vec<u32>,
+    base_entries: Vec<u32>,
+    /// By base entry.
+    seats: Vec<u32>,
+    /// By student entry; the bases as base id indices.
+    preference_offsets: Vec<u32>,
+    preference_bases: Vec<u32>,
+    /// By base entry; the students as student id indices.
+    ranking_offsets: Vec<u32>,
+    ranked_students: Vec<u32>,
+    /// The first error of each kind found while reading, reported once the whole file has
+    /// proved to be well-formed JSON, in the order `Instance` reports them.
+    invalid_capacity: Option<InstanceError>,
+    repeated_student: Option<InstanceError>,
+    repeated_base: Option<InstanceError>,
+}
+
+impl InstanceLists {
+    /// Reads an instance from JSON text (see `matching/README.md` for the format).
+    pub(crate) fn parse(json: &str) -> Result<Self, InstanceError> {
+        let mut lists = InstanceLists {
+            students: IdTable::with_capacity(0, 0),
+            bases: IdTable::with_capacity(0, 0),
+            student_ids: Vec::new(),
+            student_entries: Vec::new(),
+            base_ids: Vec::new(),
+            base_entries: Vec::new(),
+            seats: Vec::new(),
+            preference_offsets: vec![0],
+            preference_bases: Vec::new(),
+            ranking_offsets: vec![0],
+            ranked_students: Vec::new(),
+            invalid_capacity: None,
+            repeated_student: None,
+            repeated_base: None,
+        };
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        deserializer
+            .deserialize_map(InstanceVisitor {
+                lists: &mut lists,
+                batch: Vec::with_capacity(ID_BATCH),
+            })
+            .and_then(|()| deserializer.end())
+            .map_err(InstanceError::Json)?;
+        Ok(lists)
+    }
+
+    /// Checks that every id names exactly one entry, renumbers students and bases in entry
+    /// order and builds the market.
+    pub(crate) fn index(mut self) -> Result<IndexedMarket, InstanceError> {
+        for error in [
+            self.invalid_capacity.take(),
+            self.repeated_student.take(),
+            self.repeated_base.take(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            return Err(error);
+        }
+        self.student_entries.resize(self.students.len(), NO_ENTRY);
+        self.base_entries.resize(self.bases.len(), NO_ENTRY);
+        self.refuse_unknown_ids()?;
+
+        let (students, renumbered) = in_entry_order(self.students, &self.student_ids);
+        if renumbered {
+            renumber(&mut self.ranked_students, &self.student_entries);
+        }
+        let (bases, renumbered) = in_entry_order(self.bases, &self.base_ids);
+        if renumbered {
+            renumber(&mut self.preference_bases, &self.base_entries);
+        }
+        let market = Market::from_lists(
+            self.seats,
+            self.preference_offsets,
+            self.preference_bases,
+            self.ranking_offsets,
+            self.ranked_students,
+        )
+        .map_err(|error| name_entries(error, &students, &bases))?;
+        Ok(IndexedMarket {
+            market,
+            students,
+            bases,
+        })
+    }
+
+    /// The first preference, in student order, then the first ranking entry, in base order,
+    /// that names an id without an entry.
+    fn refuse_unknown_ids(&self) -> Result<(), InstanceError> {
+        if self.base_ids.len() < self.bases.len() {
+            for (window, &student) in self.preference_offsets.windows(2).zip(&self.student_ids) {
+                let list = &self.preference_bases[window[0] as usize..window[1] as usize];
+                if let Some(position) = list
+                    .iter()
+                    .position(|&base| self.base_entries[base as usize] == NO_ENTRY)
+                {
+                    return Err(InstanceError::UnknownPreferenceBase {
+                        student: self.students.id(student).to_owned(),
+                        position: position as u32 + 1,
+                        base: self.bases.id(list[position]).to_owned(),
+                    });
+                }
+            }
+        }
+        if self.student_ids.len() < self.students.len() {
+            for (window, &base) in self.ranking_offsets.windows(2).zip(&self.base_ids) {
+                let list = &self.ranked_students[window[0] as usize..window[1] as usize];
+                if let Some(position) = list
+                    .iter()
+                    .position(|&student| self.student_entries[student as usize] == NO_ENTRY)
+                {
+                    return Err(InstanceError::UnknownRankedStudent {
+                        base: self.bases.id(base).to_owned(),
+                        position: position as u32 + 1,
+                        student: self.students.id(list[position]).to_owned(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Records that the entry now read defines `id`.
+    fn define_student(&mut self, id: &str) {
+        let (index, _) = self.students.intern(id);
+        let entry = self.student_ids.len() as u32;
+        if !define(&mut self.student_entries, index, entry) && self.repeated_student.is_none() {
+            self.repeated_student = Some(InstanceError::DuplicateStudentId {
+                id: id.to_owned(),
+                first_entry: self.student_entries[index as usize] + 1,
+                entry: entry + 1,
+            });
+        }
+        self.student_ids.push(index);
+        self.preference_offsets
+            .push(self.preference_bases.len() as u32);
+    }
+
+    fn define_base(&mut self, id: &str, capacity: &serde_json::Number) {
+        let (index, _) = self.bases.intern(id);
+        let entry = self.base_ids.len() as u32;
+        if !define(&mut self.base_entries, index, entry) && self.repeated_base.is_none() {
+            self.repeated_base = Some(InstanceError::DuplicateBaseId {
+                id: id.to_owned(),
+                first_entry: self.base_entries[index as usize] + 1,
+                entry: entry + 1,
+            });
+        }
+        let seats = capacity
+            .as_u64()
+            .and_then(|capacity| u32::try_from(capacity).ok());
+        if seats.is_none() && self.invalid_capacity.is_none() {
+            self.invalid_capacity = Some(InstanceError::InvalidCapacity {
+                base: id.to_owned(),
+                capacity: capacity.to_string(),
+            });
+        }
+        self.base_ids.push(index);
+        self.seats.push(seats.unwrap_or(0));
+        self.ranking_offsets.push(self.ranked_students.len() as u32);
+    }
+}
+
+/// Sets `entries[index]` to `entry` unless it already has one; `false` if it had.
+fn define(entries: &mut Vec<u32>, index: u32, entry: u32) -> bool {
+    let index = index as usize;
+    if entries.len() <= index {
+        entries.resize(index + 1, NO_ENTRY);
+    }
+    if entries[index] != NO_ENTRY {
+        return false;
+    }
+    entries[index] = entry;
+    true
+}
+
+/// The table with its ids in entry order, and whether that changed their indices.
+fn in_entry_order(table: IdTable, ids_by_entry: &[u32]) -> (IdTable, bool) {
+    let in_order = ids_by_entry
+        .iter()
+        .enumerate()
+        .all(|(entry, &index)| index as usize == entry);
+    if in_order {
+        return (table, false);
+    }
+    match IdTable::new(ids_by_entry.iter().map(|&index| table.id(index))) {
+        Ok(ordered) => (ordered, true),
+        // Every entry's id is distinct once the repeated ids are refused.
+        Err(_) => (table, false),
+    }
+}
+
+fn renumber(indices: &mut [u32], entries: &[u32]) {
+    for index in indices {
+        *index = entries[*index as usize];
+    }
+}
+
+struct InstanceVisitor<'l, 'a> {
+    lists: &'l mut InstanceLists,
+    batch: Vec<Cow<'a, str>>,
+}
+
+impl<'de> Visitor<'de> for InstanceVisitor<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("an instance with students and bases")
+    }
+
+    fn visit_map<M: MapAccess<'de>>(mut self, mut map: M) -> Result<(), M::Error> {
+        let (mut students, mut bases) = (false, false);
+        while let Some(key) = map.next_key::<BorrowedString<'de>>()? {
+            match key.0.as_ref() {
+                "students" => {
+                    if std::mem::replace(&mut students, true) {
+                        return Err(de::Error::duplicate_field("students"));
+                    }
+                    map.next_value_seed(Entries {
+                        visitor: &mut self,
+                        kind: EntryKind::Student,
+                    })?;
+                }
+                "bases" => {
+                    if std::mem::replace(&mut bases, true) {
+                        return Err(de::Error::duplicate_field("bases"));
+                    }
+                    map.next_value_seed(Entries {
+                        visitor: &mut self,
+                        kind: EntryKind::Base,
+                    })?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if !students {
+            return Err(de::Error::missing_field("students"));
+        }
+        if !bases {
+            return Err(de::Error::missing_field("bases"));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy)]
+enum EntryKind {
+    Student,
+    Base,
+}
+
+/// The list of students or of bases.
+struct Entries<'v, 'l, 'a> {
+    visitor: &'v mut InstanceVisitor<'l, 'a>,
+    kind: EntryKind,
+}
+
+impl<'de> DeserializeSeed<'de> for Entries<'_, '_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Entries<'_, '_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a sequence")
+    }
+
+    fn visit_seq<S: SeqAccess<'de>>(self, mut sequence: S) -> Result<(), S::Error> {
+        while sequence
+            .next_element_seed(Entry {
+                visitor: &mut *self.visitor,
+                kind: self.kind,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+}
+
+/// One student or base.
+struct Entry<'v, 'l, 'a> {
+    visitor: &'v mut InstanceVisitor<'l, 'a>,
+    kind: EntryKind,
+}
+
+impl<'de> DeserializeSeed<'de> for Entry<'_, '_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Entry<'_, '_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(match self.kind {
+            EntryKind::Student => "struct StudentEntry",
+            EntryKind::Base => "struct BaseRecord",
+        })
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        let InstanceVisitor { lists, batch } = self.visitor;
+        let mut id: Option<Cow<'de, str>> = None;
+        let mut capacity: Option<serde_json::Number> = None;
+        let mut seen = Fields::default();
+        while let Some(key) = map.next_key::<BorrowedString<'de>>()? {
+            match (self.kind, key.0.as_ref()) {
+                (_, "id") => {
+                    seen.first("id")?;
+                    id = Some(map.next_value::<BorrowedString<'de>>()?.0);
+                }
+                (EntryKind::Student, "preferences") => {
+                    seen.first("preferences")?;
+                    map.next_value_seed(IdList {
+                        table: &mut lists.bases,
+                        indices: &mut lists.preference_bases,
+                        batch,
+                    })?;
+                }
+                (EntryKind::Student, "university") => {
+                    seen.first("university")?;
+                    map.next_value::<Option<AnyString>>()?;
+                }
+                (EntryKind::Student, "program") => {
+                    seen.first("program")?;
+                    map.next_value::<Option<AnyString>>()?;
+                }
+                (EntryKind::Student, "score") => {
+                    seen.first("score")?;
+                    map.next_value::<Option<f64>>()?;
+                }
+                (EntryKind::Base, "programs") => {
+                    seen.first("programs")?;
+                    map.next_value::<Strings>()?;
+                }
+                (EntryKind::Base, "capacity") => {
+                    seen.first("capacity")?;
+                    capacity = Some(map.next_value()?);
+                }
+                (EntryKind::Base, "ranking") => {
+                    seen.first("ranking")?;
+                    map.next_value_seed(IdList {
+                        table: &mut lists.students,
+                        indices: &mut lists.ranked_students,
+                        batch,
+                    })?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let id = id.ok_or_else(|| de::Error::missing_field("id"))?;
+        match self.kind {
+            EntryKind::Student => lists.define_student(&id),
+            EntryKind::Base => {
+                let capacity = capacity.ok_or_else(|| de::Error::missing_field("capacity"))?;
+                lists.define_base(&id, &capacity);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The fields of an entry read so far: a field given twice is malformed, as serde's derived
+/// readers have it.
+#[derive(Default)]
+struct Fields(Vec<&'static str>);
+
+impl Fields {
+    fn first<E: de::Error>(&mut self, field: &'static str) -> Result<(), E> {
+        if self.0.contains(&field) {
+            return Err(E::duplicate_field(field));
+        }
+        self.0.push(field);
+        Ok(())
+    }
+}
+
+/// A list of ids, appended to `indices` as indices of `table`.
+struct IdList<'t, 'b, 'a> {
+    table: &'t mut IdTable,
+    indices: &'t mut Vec<u32>,
+    batch: &'b mut Vec<Cow<'a, str>>,
+}
+
+impl<'de> DeserializeSeed<'de> for IdList<'_, '_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for IdList<'_, '_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a list of id strings")
+    }
+
+    fn visit_seq<S: SeqAccess<'de>>(self, mut sequence: S) -> Result<(), S::Error> {
+        self.batch.clear();
+        while let Some(BorrowedString(id)) = sequence.next_element()? {
+            self.batch.push(id);
+            if self.batch.len() == ID_BATCH {
+                self.table.intern_all(self.batch, self.indices);
+                self.batch.clear();
+            }
+        }
+        self.table.intern_all(self.batch, self.indices);
+        self.batch.clear();
+        Ok(())
+    }
+}
+
+/// A string that is checked and dropped.
+struct AnyString;
+
+impl<'de> Deserialize<'de> for AnyString {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AnyStringVisitor;
+
+        impl Visitor<'_> for AnyStringVisitor {
+            type Value = AnyString;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a string")
+            }
+
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<AnyString, E> {
+                Ok(AnyString)
+            }
+        }
+
+        deserializer.deserialize_str(AnyStringVisitor)
+    }
+}
+
+/// A list of strings that is checked and dropped.
+struct Strings;
+
+impl<'de> Deserialize<'de> for Strings {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StringsVisitor;
+
+        impl<'de> Visitor<'de> for StringsVisitor {
+            type Value = Strings;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a list of id strings")
+            }
+
+            fn visit_seq<S: SeqAccess<'de>>(self, mut sequence: S) -> Result<Strings, S::Error> {
+                while sequence.next_element::<AnyString>()?.is_some() {}
+                Ok(Strings)
+            }
+        }
+
+        deserializer.deserialize_seq(StringsVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matching::{run, Instance};
+
+    const INSTANCE: &str = r#"{
+        "students": [
+            {"id": "S1", "university": "USST", "program": "P03", "score": 87.5, "preferences": ["B2", "B1"]},
+            {"preferences": ["B1"], "id": "S2", "note": {"any": [1, 2]}},
+            {"id": "S3"}
+        ],
+        "bases": [
+            {"id": "B1", "programs": ["P03"], "capacity": 1, "ranking": ["S2", "S1"]},
+            {"id": "B2", "capacity": 2, "ranking": ["S3", "S1"]}
+        ]
+    }"#;
+
+    fn indexed(json: &str) -> IndexedMarket {
+        InstanceLists::parse(json)
+            .and_then(InstanceLists::index)
+            .unwrap()
+    }
+
+    fn assert_same_as_instance(json: &str) {
+        let read = indexed(json);
+        let parsed = Instance::parse(json).unwrap().index().unwrap();
+        assert_eq!(read.market, parsed.market);
+        for student in 0..parsed.market.student_count() as u32 {
+            assert_eq!(read.student_id(student), parsed.student_id(student));
+        }
+        for base in 0..parsed.market.base_count() as u32 {
+            assert_eq!(read.base_id(base), parsed.base_id(base));
+        }
+    }
+
+    #[test]
+    fn numbers_students_and_bases_in_entry_order() {
+        let read = indexed(INSTANCE);
+        assert_eq!(read.base_index("B1"), Some(0));
+        assert_eq!(read.base_index("B2"), Some(1));
+        assert_eq!(read.student_index("S3"), Some(2));
+        assert_eq!(read.market.preferences(0), &[1, 0]);
+        assert_eq!(read.market.ranking(1), &[2, 0]);
+        assert_eq!(read.market.rank_at(0, 0), Some(2));
+        assert_same_as_instance(INSTANCE);
+    }
+
+    #[test]
+    fn bases_may_come_before_students() {
+        let swapped = r#"{
+            "bases": [
+                {"id": "B1", "programs": ["P03"], "capacity": 1, "ranking": ["S2", "S1"]},
+                {"id": "B2", "capacity": 2, "ranking": ["S3", "S1"]}
+            ],
+            "students": [
+                {"id": "S1", "preferences": ["B2", "B1"]},
+                {"id": "S2", "preferences": ["B1"]},
+                {"id": "S3"}
+            ]
+        }"#;
+        let read = indexed(swapped);
+        assert_eq!(read.student_index("S1"), Some(0));
+        assert_eq!(read.student_id(1), "S2");
+        assert_eq!(read.market.ranking(0), &[1, 0]);
+        assert_same_as_instance(swapped);
+        assert_eq!(run(&read.market), run(&indexed(INSTANCE).market));
+    }
+
+    #[test]
+    fn ids_with_escapes_are_read() {
+        let json = INSTANCE.replace(r#""S3""#, r#""S\u00e93""#);
+        let read = indexed(&json);
+        assert_eq!(read.student_id(2), "Sé3");
+        assert_eq!(read.market.ranking(1), &[2, 0]);
+        assert_same_as_instance(&json);
+    }
+
+    #[test]
+    fn a_field_given_twice_is_malformed() {
+        let json = INSTANCE.replace(r#""id": "S3""#, r#""id": "S3", "id": "S4""#);
+        let error = InstanceLists::parse(&json).err().unwrap();
+        assert!(
+            error.to_string().contains("duplicate field `id`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_first_error_in_file_order_is_reported() {
+        let json = INSTANCE
+            .replace(r#""B2", "B1""#, r#""B7", "B1""#)
+            .replace(r#""S3", "S1""#, r#""S9", "S1""#);
+        let error = InstanceLists::parse(&json)
+            .and_then(InstanceLists::index)
+            .err()
+            .unwrap();
+        assert_eq!(
+            error.to_string(),
+            "student S1: preference 1 names unknown base B7"
+        );
+    }
+}
