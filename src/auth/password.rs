@@ -49,7 +49,7 @@ pub fn verify_login(password: &str, stored_hash: Option<&str>) -> bool {
 }
 
 /// How long a hashing job waits for a turn before the request is turned away.
-const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The most hashing jobs that may wait for a turn at once; past it a request is turned away
 /// at once rather than holding a connection open.
