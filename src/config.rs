@@ -94,6 +94,115 @@ impl Config {
                 .parse()
                 .map_err(|_| anyhow::anyhow!("PLACEMAT_WORKERS must be a whole number"))?;
         }
+        config.validate()?;
         Ok(config)
+    }
+
+    /// Refuses settings that would make the service misbehave later (every token born
+    /// expired, a pool that can never hand out a connection, an unparsable server address),
+    /// naming the variable to fix.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let refuse = |name: &str, rule: &str| Err(anyhow::anyhow!("{name} {rule}"));
+        if !(self.database_url.starts_with("sqlite://")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+            || !url_has_rest(&self.database_url)
+        {
+            return refuse(
+                "PLACEMAT_DATABASE_URL",
+                "must be sqlite://FILE or postgres://USER@HOST/DATABASE",
+            );
+        }
+        if let Some(smtp) = &self.smtp_url {
+            if !(smtp.starts_with("smtp://") || smtp.starts_with("smtps://"))
+                || !url_has_rest(smtp)
+                || lettre::SmtpTransport::from_url(smtp).is_err()
+            {
+                return refuse(
+                    "PLACEMAT_SMTP_URL",
+                    "must be smtp://HOST[:PORT] or smtps://[USER:PASSWORD@]HOST[:PORT]",
+                );
+            }
+        }
+        if crate::email::transport::mailbox(&self.mail_from).is_err() {
+            return refuse(
+                "PLACEMAT_MAIL_FROM",
+                "must be a mailbox such as `Name <a@b.c>`",
+            );
+        }
+        if !(1..=MAX_TOKEN_TTL_MINUTES).contains(&self.token_ttl_minutes) {
+            return refuse(
+                "PLACEMAT_TOKEN_TTL_MINUTES",
+                "must be between 1 and 525600 (one year)",
+            );
+        }
+        if !(1..=1000).contains(&self.pool_size) {
+            return refuse("PLACEMAT_DB_POOL_SIZE", "must be between 1 and 1000");
+        }
+        if !(1..=1024).contains(&self.workers) {
+            return refuse("PLACEMAT_WORKERS", "must be between 1 and 1024");
+        }
+        if !(1..=3_600_000).contains(&self.mail_poll_ms) {
+            return refuse("PLACEMAT_MAIL_POLL_MS", "must be between 1 and 3600000");
+        }
+        if !(1..=86_400_000).contains(&self.mail_retry_base_ms) {
+            return refuse(
+                "PLACEMAT_MAIL_RETRY_BASE_MS",
+                "must be between 1 and 86400000",
+            );
+        }
+        if !(1..=100).contains(&self.mail_max_attempts) {
+            return refuse("PLACEMAT_MAIL_MAX_ATTEMPTS", "must be between 1 and 100");
+        }
+        Ok(())
+    }
+}
+
+/// The longest a login token may live: one year.
+const MAX_TOKEN_TTL_MINUTES: i64 = 365 * 24 * 60;
+
+/// Whether a URL has something after its scheme.
+fn url_has_rest(url: &str) -> bool {
+    url.split_once("://")
+        .map(|(_, rest)| !rest.trim().is_empty() && !rest.contains(char::is_whitespace))
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(adjust: impl FnOnce(&mut Config)) -> String {
+        let mut config = Config::default();
+        adjust(&mut config);
+        config
+            .validate()
+            .expect_err("the setting is refused")
+            .to_string()
+    }
+
+    #[test]
+    fn the_defaults_are_valid() {
+        assert!(Config::default().validate().is_ok());
+    }
+
+    #[test]
+    fn a_bad_setting_is_refused_by_name() {
+        assert!(refused(|c| c.token_ttl_minutes = 0).starts_with("PLACEMAT_TOKEN_TTL_MINUTES"));
+        assert!(refused(|c| c.token_ttl_minutes = -5).starts_with("PLACEMAT_TOKEN_TTL_MINUTES"));
+        assert!(refused(|c| c.pool_size = 0).starts_with("PLACEMAT_DB_POOL_SIZE"));
+        assert!(refused(|c| c.workers = 0).starts_with("PLACEMAT_WORKERS"));
+        assert!(
+            refused(|c| c.database_url = "mysql://x".into()).starts_with("PLACEMAT_DATABASE_URL")
+        );
+        assert!(
+            refused(|c| c.database_url = "sqlite://".into()).starts_with("PLACEMAT_DATABASE_URL")
+        );
+        assert!(
+            refused(|c| c.smtp_url = Some("smtp//nowhere".into())).starts_with("PLACEMAT_SMTP_URL")
+        );
+        assert!(refused(|c| c.mail_max_attempts = 0).starts_with("PLACEMAT_MAIL_MAX_ATTEMPTS"));
+        assert!(refused(|c| c.mail_retry_base_ms = -1).starts_with("PLACEMAT_MAIL_RETRY_BASE_MS"));
+        assert!(refused(|c| c.mail_poll_ms = 0).starts_with("PLACEMAT_MAIL_POLL_MS"));
     }
 }

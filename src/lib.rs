@@ -13,6 +13,7 @@ pub mod db;
 pub mod domain;
 pub mod email;
 pub mod error;
+pub mod headers;
 pub mod matching;
 pub mod seed;
 pub mod services;

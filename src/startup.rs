@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::db::Database;
 use crate::email::transport::Mailer;
 use crate::email::worker::{DeliverySettings, Worker};
+use crate::headers::security_headers;
 use crate::state::AppState;
 use crate::telemetry::{observe_request, Metrics};
 use actix_web::dev::Server;
@@ -22,7 +23,7 @@ pub struct Application {
     port: u16,
     server: Server,
     db: Database,
-    worker: Worker,
+    worker: Option<Worker>,
 }
 
 impl Application {
@@ -56,6 +57,7 @@ impl Application {
         });
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(security_headers))
                 .wrap(from_fn(observe_request))
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
@@ -76,7 +78,7 @@ impl Application {
             port,
             server,
             db,
-            worker,
+            worker: Some(worker),
         })
     }
 
@@ -88,12 +90,23 @@ impl Application {
         &self.db
     }
 
-    /// Serves, and delivers email in the background, until the server is stopped.
+    /// Takes the email worker out, so that the caller runs its delivery passes itself
+    /// (`Worker::run_pass`) instead of the background loop.
+    pub fn take_delivery(&mut self) -> Option<Worker> {
+        self.worker.take()
+    }
+
+    /// Serves, and delivers email in the background unless the worker was taken out, until
+    /// the server is stopped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        tracing::info!(delivery = %self.worker.describe(), "email worker started");
-        let worker = tokio::spawn(self.worker.run());
+        let worker = self.worker.map(|worker| {
+            tracing::info!(delivery = %worker.describe(), "email worker started");
+            tokio::spawn(worker.run())
+        });
         let served = self.server.await;
-        worker.abort();
+        if let Some(worker) = worker {
+            worker.abort();
+        }
         served
     }
 }

@@ -81,13 +81,32 @@ impl Metrics {
     }
 }
 
+/// The method as a metric label: the standard methods by name, anything else as `other`,
+/// so that invented methods cannot add series without bound. Paths are labelled by their
+/// route pattern (or `unmatched`) for the same reason.
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
+}
+
 /// Counts and times every request by its route pattern, and echoes the request id.
 pub async fn observe_request(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
@@ -101,7 +120,7 @@ pub async fn observe_request(
     let mut response = next.call(req).await?;
     if let Some(metrics) = metrics {
         metrics.observe(
-            &method,
+            method,
             &route,
             response.status().as_u16(),
             started.elapsed().as_secs_f64(),

@@ -1,13 +1,13 @@
 use crate::api::extract::JsonBody;
-use crate::auth::{password, token, Caller};
-use crate::db::models::{ApiToken, User};
-use crate::db::schema::{api_tokens, users};
+use crate::auth::{token, Caller};
+use crate::db::models::ApiToken;
+use crate::db::schema::api_tokens;
 use crate::dispatch;
-use crate::domain::validate::normalise_email;
 use crate::domain::*;
 use crate::error::ApiError;
+use crate::services::auth::{authenticate, AuthError, Credentials};
 use crate::state::AppState;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Duration;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -47,31 +47,37 @@ pub struct Me {
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     security(()),
     responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::Problem),
-              (status = 422, body = crate::error::Problem)))]
+              (status = 422, body = crate::error::Problem),
+              (status = 429, body = crate::error::Problem,
+               description = "Too many failed sign-ins for the account or from the address, or too many sign-ins at once; see `Retry-After`")))]
 pub async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: JsonBody<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.0;
-    let email = normalise_email(&request.email);
-    let user: Option<User> = state
-        .db
-        .read(move |conn| {
-            Ok(dispatch!(conn, |c| users::table
-                .filter(users::email.eq(&email))
-                .select(User::as_select())
-                .first(c)
-                .optional())?)
-        })
-        .await?;
-    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-    let password_text = request.password;
-    let verified =
-        web::block(move || password::verify_login(&password_text, stored_hash.as_deref())).await?;
-    let user = match user {
-        Some(user) if verified => user,
-        _ => return Err(ApiError::Unauthorized("wrong email or password".into())),
+    let credentials = Credentials {
+        email: request.email,
+        password: request.password,
+        client: req.peer_addr().map(|address| address.ip()),
     };
+    let user = authenticate(&state.db, credentials)
+        .await
+        .map_err(|error| match error {
+            AuthError::WrongCredentials => ApiError::Unauthorized(error.to_string()),
+            AuthError::Throttled {
+                retry_after_seconds,
+            } => ApiError::TooManyRequests {
+                detail: error.to_string(),
+                retry_after_seconds,
+            },
+            // A flood of sign-ins is the client side's doing: it is told to slow down.
+            AuthError::Busy => ApiError::TooManyRequests {
+                detail: error.to_string(),
+                retry_after_seconds: 1,
+            },
+            AuthError::Store(error) => error.into(),
+        })?;
     let role: Role = user
         .role
         .parse()

@@ -1,4 +1,4 @@
-use crate::api::extract::{double_option, JsonBody, Page, PageParams, QueryParams};
+use crate::api::extract::{JsonBody, Page, PageParams, QueryParams};
 use crate::auth::Caller;
 use crate::db::lookup;
 use crate::db::models::{Base, BaseChanges, BaseProgram};
@@ -53,11 +53,14 @@ impl BaseView {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewBase {
-    #[validate(length(max = 200), custom(function = "validate::not_blank"))]
+    #[serde(deserialize_with = "validate::normalised")]
+    #[validate(length(max = 200), custom(function = "validate::text"))]
     pub name: String,
-    #[validate(length(max = 200), custom(function = "validate::not_blank"))]
+    #[serde(deserialize_with = "validate::normalised")]
+    #[validate(length(max = 200), custom(function = "validate::text"))]
     pub organisation: String,
-    #[validate(length(max = 100), custom(function = "validate::not_blank"))]
+    #[serde(deserialize_with = "validate::normalised")]
+    #[validate(length(max = 100), custom(function = "validate::text"))]
     pub city: String,
     pub host_university_id: UniversityId,
     /// Program codes (or ids) the base accepts.
@@ -65,9 +68,11 @@ pub struct NewBase {
     pub program_codes: Vec<String>,
     #[validate(email(message = "must be an email address"))]
     pub coordinator_email: String,
-    #[validate(length(max = 200))]
+    #[serde(default, deserialize_with = "validate::normalised_option")]
+    #[validate(length(max = 200), custom(function = "validate::text"))]
     pub coordinator_name: Option<String>,
-    #[validate(length(max = 50))]
+    #[serde(default, deserialize_with = "validate::normalised_option")]
+    #[validate(length(max = 50), custom(function = "validate::text"))]
     pub coordinator_phone: Option<String>,
     pub active: Option<bool>,
 }
@@ -75,22 +80,27 @@ pub struct NewBase {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BasePatch {
-    #[validate(length(max = 200), custom(function = "validate::not_blank"))]
+    #[serde(default, deserialize_with = "validate::normalised_option")]
+    #[validate(length(max = 200), custom(function = "validate::text"))]
     pub name: Option<String>,
-    #[validate(length(max = 200), custom(function = "validate::not_blank"))]
+    #[serde(default, deserialize_with = "validate::normalised_option")]
+    #[validate(length(max = 200), custom(function = "validate::text"))]
     pub organisation: Option<String>,
-    #[validate(length(max = 100), custom(function = "validate::not_blank"))]
+    #[serde(default, deserialize_with = "validate::normalised_option")]
+    #[validate(length(max = 100), custom(function = "validate::text"))]
     pub city: Option<String>,
     pub host_university_id: Option<UniversityId>,
     #[validate(length(min = 1, max = 50, message = "must list 1 to 50 programs"))]
     pub program_codes: Option<Vec<String>>,
     #[validate(email(message = "must be an email address"))]
     pub coordinator_email: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "validate::normalised_change")]
     #[schema(value_type = Option<String>)]
+    #[validate(length(max = 200), custom(function = "validate::text"))]
     pub coordinator_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "validate::normalised_change")]
     #[schema(value_type = Option<String>)]
+    #[validate(length(max = 50), custom(function = "validate::text"))]
     pub coordinator_phone: Option<Option<String>>,
     pub active: Option<bool>,
 }

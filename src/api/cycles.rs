@@ -72,7 +72,8 @@ impl From<Cycle> for CycleView {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCycle {
-    #[validate(length(max = 100), custom(function = "validate::not_blank"))]
+    #[serde(deserialize_with = "validate::normalised")]
+    #[validate(length(max = 100), custom(function = "validate::text"))]
     pub name: String,
     pub applications_open_at: Timestamp,
     pub applications_close_at: Timestamp,
@@ -86,7 +87,8 @@ pub struct NewCycle {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CyclePatch {
-    #[validate(length(max = 100), custom(function = "validate::not_blank"))]
+    #[serde(default, deserialize_with = "validate::normalised_option")]
+    #[validate(length(max = 100), custom(function = "validate::text"))]
     pub name: Option<String>,
     pub applications_open_at: Option<Timestamp>,
     pub applications_close_at: Option<Timestamp>,

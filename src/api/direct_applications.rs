@@ -4,6 +4,7 @@ use crate::db::lookup;
 use crate::db::models::DirectApplicationRow;
 use crate::db::schema::*;
 use crate::dispatch;
+use crate::domain::validate;
 use crate::domain::*;
 use crate::error::ApiError;
 use crate::services::placements::{self as lifecycle, Decision};
@@ -23,7 +24,8 @@ pub struct DirectApplicationRequest {
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectRequest {
-    #[validate(length(max = 1000))]
+    #[serde(default, deserialize_with = "validate::normalised_option")]
+    #[validate(length(max = 1000), custom(function = "validate::multi_line_text"))]
     pub reason: Option<String>,
 }
 

@@ -61,14 +61,16 @@ pub struct PlacementFilters {
 #[serde(deny_unknown_fields)]
 pub struct DeclineRequest {
     /// Why the base declines, told to the student.
-    #[validate(length(max = 1000), custom(function = "validate::not_blank"))]
+    #[serde(deserialize_with = "validate::normalised")]
+    #[validate(length(max = 1000), custom(function = "validate::multi_line_text"))]
     pub reason: String,
 }
 
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoteRequest {
-    #[validate(length(max = 1000))]
+    #[serde(default, deserialize_with = "validate::normalised_option")]
+    #[validate(length(max = 1000), custom(function = "validate::multi_line_text"))]
     pub reason: Option<String>,
 }
 

@@ -41,6 +41,11 @@ pub enum ApiError {
         detail: String,
         errors: Vec<FieldError>,
     },
+    #[error("{detail}")]
+    TooManyRequests {
+        detail: String,
+        retry_after_seconds: u64,
+    },
     #[error("the service is busy, try again shortly")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -110,6 +115,7 @@ impl ApiError {
             ApiError::NotAcceptable(_) => ("not-acceptable", "Format not available"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Request body too large"),
             ApiError::Validation { .. } => ("validation", "Invalid input"),
+            ApiError::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
             ApiError::Internal(_) => ("internal", "Internal error"),
         }
@@ -172,6 +178,7 @@ impl ResponseError for ApiError {
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -198,6 +205,13 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::Unauthorized(_)) {
             response.insert_header(("WWW-Authenticate", "Bearer"));
         }
+        if let ApiError::TooManyRequests {
+            retry_after_seconds,
+            ..
+        } = self
+        {
+            response.insert_header(("Retry-After", retry_after_seconds.to_string()));
+        }
         response.json(problem)
     }
 }
@@ -212,4 +226,10 @@ fn anyhow_chain(error: &ApiError) -> String {
         source = cause.source();
     }
     text
+}
+
+impl From<crate::auth::password::HashingError> for ApiError {
+    fn from(error: crate::auth::password::HashingError) -> Self {
+        DomainError::from(error).into()
+    }
 }

@@ -39,7 +39,8 @@ impl From<Program> for ProgramView {
 pub struct NewProgram {
     #[validate(custom(function = "validate::code"))]
     pub code: String,
-    #[validate(length(max = 200), custom(function = "validate::not_blank"))]
+    #[serde(deserialize_with = "validate::normalised")]
+    #[validate(length(max = 200), custom(function = "validate::text"))]
     pub name: String,
 }
 

@@ -6,6 +6,7 @@ use crate::db::schema::{programs, students, users};
 use crate::db::DbConn;
 use crate::dispatch;
 use crate::domain::validate;
+use crate::domain::validate::{contains_pattern, LIKE_ESCAPE};
 use crate::domain::*;
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
@@ -62,9 +63,10 @@ pub struct NewStudent {
     #[validate(custom(function = "validate::student_number"))]
     pub student_number: String,
     /// In any script.
+    #[serde(deserialize_with = "validate::normalised")]
     #[validate(
         length(max = 100, message = "must have at most 100 characters"),
-        custom(function = "validate::not_blank")
+        custom(function = "validate::text")
     )]
     pub name: String,
     #[validate(email(message = "must be an email address"), length(max = 254))]
@@ -90,9 +92,10 @@ pub struct NewStudent {
 pub struct StudentPatch {
     #[validate(custom(function = "validate::student_number"))]
     pub student_number: Option<String>,
+    #[serde(default, deserialize_with = "validate::normalised_option")]
     #[validate(
         length(max = 100, message = "must have at most 100 characters"),
-        custom(function = "validate::not_blank")
+        custom(function = "validate::text")
     )]
     pub name: Option<String>,
     #[validate(email(message = "must be an email address"), length(max = 254))]
@@ -357,7 +360,7 @@ pub async fn list(
                 ),
                 None => None,
             };
-            let pattern = filters.q.as_ref().map(|q| format!("%{}%", q.trim()));
+            let pattern = filters.q.as_deref().map(contains_pattern);
             let (rows, total): (Vec<(Student, String)>, i64) = dispatch!(conn, |c| {
                 let filtered = || {
                     let mut query = students::table.inner_join(programs::table).into_boxed();
@@ -372,9 +375,11 @@ pub async fn list(
                     }
                     if let Some(pattern) = &pattern {
                         query = query.filter(
-                            students::name
-                                .like(pattern.clone())
-                                .or(students::student_number.like(pattern.clone())),
+                            students::name.like(pattern.clone()).escape(LIKE_ESCAPE).or(
+                                students::student_number
+                                    .like(pattern.clone())
+                                    .escape(LIKE_ESCAPE),
+                            ),
                         );
                     }
                     query
@@ -432,7 +437,7 @@ pub async fn create(
     let university_id =
         university_for(&caller, request.university_id).map_err(UniversityRefusal::into_error)?;
     let (password_text, generated) = choose_password(request.password.as_deref());
-    let password_hash = web::block(move || password::hash(&password_text))
+    let password_hash = password::bounded(move || password::hash(&password_text))
         .await?
         .map_err(ApiError::Internal)?;
     let view = state
@@ -565,7 +570,7 @@ fn parse_row(row: ImportRow, line: u64) -> Result<NewStudent, Vec<FieldError>> {
     let request = NewStudent {
         university_id,
         student_number: row.student_number.trim().to_owned(),
-        name: row.name.trim().to_owned(),
+        name: validate::normalise(&row.name),
         email: row.email.trim().to_owned(),
         program_code: row.program_code.trim().to_owned(),
         cohort_year,
@@ -671,7 +676,7 @@ pub async fn import(
         .iter()
         .map(|(_, _, r)| choose_password(r.password.as_deref()))
         .collect();
-    let hashes = web::block(move || hash_all(passwords))
+    let hashes = password::bounded(move || hash_all(passwords))
         .await?
         .map_err(ApiError::Internal)?;
     let result = state

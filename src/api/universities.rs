@@ -42,7 +42,8 @@ pub struct NewUniversity {
     /// Short code such as `USST`.
     #[validate(custom(function = "validate::code"))]
     pub code: String,
-    #[validate(length(max = 200), custom(function = "validate::not_blank"))]
+    #[serde(deserialize_with = "validate::normalised")]
+    #[validate(length(max = 200), custom(function = "validate::text"))]
     pub name: String,
     /// The day it joined the alliance (default: today).
     pub joined_on: Option<NaiveDate>,

@@ -47,3 +47,73 @@ pub fn verify_login(password: &str, stored_hash: Option<&str>) -> bool {
         }
     }
 }
+
+/// How long a hashing job waits for a turn before the request is turned away.
+const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The most hashing jobs that may wait for a turn at once; past it a request is turned away
+/// at once rather than holding a connection open.
+const HASHING_QUEUE: usize = 64;
+
+/// Each argon2 run takes about 19 MiB: the hashing pool runs a few at a time (half the
+/// cores, at least one, at most four), so that a flood of logins queues instead of
+/// exhausting memory.
+struct HashingPool {
+    turns: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+fn hashing_pool() -> &'static HashingPool {
+    static POOL: std::sync::OnceLock<HashingPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        HashingPool {
+            turns: tokio::sync::Semaphore::new((cores / 2).clamp(1, 4)),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+        }
+    })
+}
+
+/// The hashing pool had no turn to give in time.
+#[derive(Debug, thiserror::Error)]
+pub enum HashingError {
+    #[error("password checks are busy, try again shortly")]
+    Busy,
+    #[error("password check failed: {0}")]
+    Failed(String),
+}
+
+/// Runs password work (hashing, verifying) in the bounded hashing pool, off the async
+/// threads.
+pub async fn bounded<T, F>(work: F) -> Result<T, HashingError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    use std::sync::atomic::Ordering;
+    let pool = hashing_pool();
+    if pool.waiting.fetch_add(1, Ordering::SeqCst) >= HASHING_QUEUE {
+        pool.waiting.fetch_sub(1, Ordering::SeqCst);
+        return Err(HashingError::Busy);
+    }
+    let turn = tokio::time::timeout(HASHING_WAIT, pool.turns.acquire()).await;
+    pool.waiting.fetch_sub(1, Ordering::SeqCst);
+    let _turn = match turn {
+        Ok(Ok(turn)) => turn,
+        Ok(Err(_)) | Err(_) => return Err(HashingError::Busy),
+    };
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| HashingError::Failed(e.to_string()))
+}
+
+impl From<HashingError> for crate::domain::DomainError {
+    fn from(error: HashingError) -> Self {
+        match error {
+            HashingError::Busy => crate::domain::DomainError::Unavailable(error.into()),
+            HashingError::Failed(_) => crate::domain::DomainError::Internal(error.into()),
+        }
+    }
+}

@@ -3,7 +3,7 @@
 
 use crate::db::models::{EmailAttemptRow, EmailRow};
 use crate::db::schema::*;
-use crate::db::{write_transaction, DbConn};
+use crate::db::DbConn;
 use crate::dispatch;
 use crate::domain::*;
 use crate::email::templates::{self, ConfirmationFacts};
@@ -135,36 +135,35 @@ impl EmailRow {
 
 /// Claims up to `limit` due emails for one worker: each gets one more attempt and is hidden
 /// from other workers for `lease` (if this worker dies, the email is due again after it).
-/// PostgreSQL skips rows another worker holds (`FOR UPDATE SKIP LOCKED`); on SQLite the
-/// write transaction is exclusive.
+/// The claimed rows come back as stored: their `attempts` and `next_attempt_at` are the
+/// claim's token for [`record`]. Runs inside a write transaction; PostgreSQL skips rows
+/// another worker holds (`FOR UPDATE SKIP LOCKED`), on SQLite the transaction is exclusive.
 pub fn claim_due(conn: &mut DbConn, limit: i64, lease: Duration) -> QueryResult<Vec<EmailRow>> {
-    write_transaction(conn, |conn| {
-        let now = Timestamp::now();
-        let due = email_outbox::table
-            .filter(email_outbox::status.eq("pending"))
-            .filter(email_outbox::next_attempt_at.le(now))
-            .order(email_outbox::next_attempt_at)
-            .select(email_outbox::id)
-            .limit(limit);
-        let ids: Vec<EmailId> = match conn {
-            DbConn::Pg(c) => due.for_update().skip_locked().load(&mut **c)?,
-            DbConn::Sqlite(c) => due.load(&mut **c)?,
-        };
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        dispatch!(conn, |c| {
-            diesel::update(email_outbox::table.filter(email_outbox::id.eq_any(&ids)))
-                .set((
-                    email_outbox::attempts.eq(email_outbox::attempts + 1),
-                    email_outbox::next_attempt_at.eq(now + lease),
-                ))
-                .execute(c)?;
-            email_outbox::table
-                .filter(email_outbox::id.eq_any(&ids))
-                .select(EmailRow::as_select())
-                .load(c)
-        })
+    let now = Timestamp::now();
+    let due = email_outbox::table
+        .filter(email_outbox::status.eq("pending"))
+        .filter(email_outbox::next_attempt_at.le(now))
+        .order(email_outbox::next_attempt_at)
+        .select(email_outbox::id)
+        .limit(limit);
+    let ids: Vec<EmailId> = match conn {
+        DbConn::Pg(c) => due.for_update().skip_locked().load(&mut **c)?,
+        DbConn::Sqlite(c) => due.load(&mut **c)?,
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    dispatch!(conn, |c| {
+        diesel::update(email_outbox::table.filter(email_outbox::id.eq_any(&ids)))
+            .set((
+                email_outbox::attempts.eq(email_outbox::attempts + 1),
+                email_outbox::next_attempt_at.eq(now + lease),
+            ))
+            .execute(c)?;
+        email_outbox::table
+            .filter(email_outbox::id.eq_any(&ids))
+            .select(EmailRow::as_select())
+            .load(c)
     })
 }
 
@@ -182,47 +181,55 @@ pub enum Outcome {
     },
 }
 
-/// Records an attempt and its consequence.
-pub fn record(conn: &mut DbConn, email: EmailId, outcome: &Outcome) -> QueryResult<()> {
-    write_transaction(conn, |conn| {
-        let now = Timestamp::now();
-        let attempt = EmailAttemptRow {
-            id: EmailAttemptId::generate(),
-            email_id: email,
-            at: now,
-            succeeded: matches!(outcome, Outcome::Sent),
-            error: match outcome {
-                Outcome::Sent => None,
-                Outcome::Retry { error, .. } | Outcome::Failed { error } => Some(error.clone()),
-            },
+/// Records an attempt and its consequence, only while the claim is still this worker's:
+/// the email is still pending with the attempt count and lease end its claim gave it (a
+/// worker that claimed it since has changed both). Answers whether it was recorded. Runs
+/// inside a write transaction.
+pub fn record(conn: &mut DbConn, claimed: &EmailRow, outcome: &Outcome) -> QueryResult<bool> {
+    let now = Timestamp::now();
+    let attempt = EmailAttemptRow {
+        id: EmailAttemptId::generate(),
+        email_id: claimed.id,
+        at: now,
+        succeeded: matches!(outcome, Outcome::Sent),
+        error: match outcome {
+            Outcome::Sent => None,
+            Outcome::Retry { error, .. } | Outcome::Failed { error } => Some(error.clone()),
+        },
+    };
+    dispatch!(conn, |c| {
+        let row = email_outbox::table
+            .filter(email_outbox::id.eq(claimed.id))
+            .filter(email_outbox::status.eq("pending"))
+            .filter(email_outbox::attempts.eq(claimed.attempts))
+            .filter(email_outbox::next_attempt_at.eq(claimed.next_attempt_at));
+        let updated = match outcome {
+            Outcome::Sent => diesel::update(row)
+                .set((
+                    email_outbox::status.eq("sent"),
+                    email_outbox::sent_at.eq(Some(now)),
+                    email_outbox::last_error.eq(None::<String>),
+                ))
+                .execute(c)?,
+            Outcome::Retry { error, at } => diesel::update(row)
+                .set((
+                    email_outbox::next_attempt_at.eq(*at),
+                    email_outbox::last_error.eq(Some(error)),
+                ))
+                .execute(c)?,
+            Outcome::Failed { error } => diesel::update(row)
+                .set((
+                    email_outbox::status.eq("failed"),
+                    email_outbox::last_error.eq(Some(error)),
+                ))
+                .execute(c)?,
         };
-        dispatch!(conn, |c| {
-            diesel::insert_into(email_attempts::table)
-                .values(&attempt)
-                .execute(c)?;
-            let row = email_outbox::table.find(email);
-            match outcome {
-                Outcome::Sent => diesel::update(row)
-                    .set((
-                        email_outbox::status.eq("sent"),
-                        email_outbox::sent_at.eq(Some(now)),
-                        email_outbox::last_error.eq(None::<String>),
-                    ))
-                    .execute(c),
-                Outcome::Retry { error, at } => diesel::update(row)
-                    .set((
-                        email_outbox::next_attempt_at.eq(*at),
-                        email_outbox::last_error.eq(Some(error)),
-                    ))
-                    .execute(c),
-                Outcome::Failed { error } => diesel::update(row)
-                    .set((
-                        email_outbox::status.eq("failed"),
-                        email_outbox::last_error.eq(Some(error)),
-                    ))
-                    .execute(c),
-            }
-        })?;
-        Ok(())
+        if updated == 0 {
+            return Ok(false);
+        }
+        diesel::insert_into(email_attempts::table)
+            .values(&attempt)
+            .execute(c)?;
+        Ok(true)
     })
 }

@@ -34,6 +34,9 @@ pub enum Mailer {
     Files(FileTransport, PathBuf),
 }
 
+/// The longest one SMTP exchange may take; the worker sizes its claims by it.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(20);
+
 impl Mailer {
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
         match &config.smtp_url {
@@ -42,7 +45,7 @@ impl Mailer {
                     .with_context(|| {
                         "PLACEMAT_SMTP_URL is not a valid smtp:// or smtps:// URL".to_string()
                     })?
-                    .timeout(Some(Duration::from_secs(20)))
+                    .timeout(Some(SEND_TIMEOUT))
                     .build();
                 Ok(Mailer::Smtp(transport))
             }

@@ -4,7 +4,7 @@
 use crate::db::Database;
 use crate::domain::Timestamp;
 use crate::email::outbox::{self, Outcome};
-use crate::email::transport::{mailbox, Mailer};
+use crate::email::transport::{mailbox, Mailer, SEND_TIMEOUT};
 use chrono::Duration;
 use lettre::message::Mailbox;
 use prometheus::IntCounterVec;
@@ -16,7 +16,8 @@ use std::sync::Arc;
 pub struct DeliverySettings {
     /// Pause between looks at an empty outbox.
     pub poll: std::time::Duration,
-    /// Emails claimed at a time.
+    /// The most emails claimed at a time (fewer when the lease is short, see
+    /// `Worker::claim_size`).
     pub batch: i64,
     /// Attempts before an email is marked `failed`.
     pub max_attempts: i32,
@@ -60,29 +61,53 @@ impl Worker {
 
     /// Delivers until the task is dropped.
     pub async fn run(self) {
-        let worker = Arc::new(self);
         loop {
-            let round = Arc::clone(&worker);
-            let delivered = tokio::task::spawn_blocking(move || round.deliver_due()).await;
-            match delivered {
-                Ok(Ok(count)) if count > 0 => continue,
-                Ok(Ok(_)) => {}
-                Ok(Err(error)) => {
+            match self.run_pass().await {
+                Ok(count) if count > 0 => continue,
+                Ok(_) => {}
+                Err(error) => {
                     tracing::warn!(error = %format!("{error:#}"), "email delivery round failed")
                 }
-                Err(error) => tracing::error!(%error, "email delivery task panicked"),
             }
-            tokio::time::sleep(worker.settings.poll).await;
+            tokio::time::sleep(self.settings.poll).await;
         }
     }
 
-    /// Claims the due emails and tries each once; answers how many it tried.
-    pub fn deliver_due(&self) -> anyhow::Result<usize> {
-        let mut conn = self.db.writer()?;
-        let claimed = outbox::claim_due(&mut conn, self.settings.batch, self.settings.lease)?;
-        drop(conn);
-        for email in &claimed {
-            let outcome = match self.mailer.send(&self.from, &email.envelope()) {
+    /// Emails claimed at a time: no more than can be sent, each taking the longest an SMTP
+    /// exchange may, well within the lease (one exchange of it kept spare), so that a claim
+    /// never outlives its lease while this worker is still sending.
+    fn claim_size(&self) -> i64 {
+        let lease_ms = self.settings.lease.num_milliseconds();
+        let send_ms = SEND_TIMEOUT.as_millis() as i64;
+        (lease_ms / send_ms - 1).clamp(1, self.settings.batch.max(1))
+    }
+
+    /// One delivery pass: claims the due emails and tries each once, recording each outcome
+    /// only while the claim is still held; answers how many it claimed. The database writes
+    /// take their turn like any other write (on SQLite, first come, first served).
+    pub async fn run_pass(&self) -> anyhow::Result<usize> {
+        let (limit, lease) = (self.claim_size(), self.settings.lease);
+        let claimed = self
+            .db
+            .write(move |conn| Ok(outbox::claim_due(conn, limit, lease)?))
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot claim emails: {e}"))?;
+        let count = claimed.len();
+        for email in claimed {
+            // An email whose lease would end before the longest exchange could is left for
+            // the next claim, rather than risking a second worker sending it too.
+            let sendable_until =
+                email.next_attempt_at - Duration::milliseconds(SEND_TIMEOUT.as_millis() as i64);
+            if Timestamp::now() >= sendable_until {
+                tracing::warn!(email = %email.id, "lease too short to send, left for the next claim");
+                continue;
+            }
+            let mailer = Arc::clone(&self.mailer);
+            let (from, envelope) = (self.from.clone(), email.envelope());
+            let sent = tokio::task::spawn_blocking(move || mailer.send(&from, &envelope))
+                .await
+                .map_err(|e| anyhow::anyhow!("email delivery task failed: {e}"))?;
+            let outcome = match sent {
                 Ok(()) => Outcome::Sent,
                 Err(error) if error.permanent => Outcome::Failed {
                     error: error.message,
@@ -113,10 +138,17 @@ impl Worker {
                     tracing::error!(email = %email.id, %error, "email delivery failed for good")
                 }
             }
-            let mut conn = self.db.writer()?;
-            outbox::record(&mut conn, email.id, &outcome)?;
+            let id = email.id;
+            let recorded = self
+                .db
+                .write(move |conn| Ok(outbox::record(conn, &email, &outcome)?))
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot record the delivery of {id}: {e}"))?;
+            if !recorded {
+                tracing::warn!(email = %id, "claim taken over by another worker, outcome not recorded");
+            }
         }
-        Ok(claimed.len())
+        Ok(count)
     }
 
     /// The wait before retry number `attempts`: doubling from the base, capped, with up to

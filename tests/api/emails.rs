@@ -1,11 +1,16 @@
 //! Confirmation emails: recorded with the confirmation, delivered over real SMTP, exactly once.
+//! Each test runs the worker's delivery passes itself and then looks at what arrived.
 
 use crate::helpers::*;
 use crate::matching::{run_match, small_cycle, Cycle};
 use crate::smtp::{unused_port, Mode, SmtpServer};
+use diesel::prelude::*;
 use futures_util::future::join_all;
 use mail_parser::MessageParser;
-use placemat::domain::Role;
+use placemat::db::schema::email_outbox;
+use placemat::domain::{Role, Timestamp};
+use placemat::email::outbox::{self, Outcome};
+use placemat::email::worker::Worker;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -29,29 +34,47 @@ async fn confirm(app: &TestApp, coordinator: &str, placement: &Value) -> reqwest
     .await
 }
 
-/// Waits until the outbox holds no pending email (or the time is up) and answers it.
-async fn settled_outbox(app: &TestApp, limit: Duration) -> Vec<Value> {
-    let deadline = tokio::time::Instant::now() + limit;
+async fn outbox_of(app: &TestApp) -> Vec<Value> {
+    let page = expect_json(
+        app.get("/api/v1/emails?limit=1000", &app.admin).await,
+        StatusCode::OK,
+    )
+    .await;
+    page["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// Runs delivery passes until one finds nothing to claim; answers how many emails the
+/// passes claimed.
+async fn deliver_all(worker: &Worker) -> usize {
+    let mut claimed = 0;
     loop {
-        let page = expect_json(
-            app.get("/api/v1/emails?limit=1000", &app.admin).await,
-            StatusCode::OK,
-        )
-        .await;
-        let items = page["items"].as_array().cloned().unwrap_or_default();
-        if items.iter().all(|e| e["status"] != "pending") || tokio::time::Instant::now() >= deadline
-        {
-            return items;
+        match worker.run_pass().await.expect("a delivery pass") {
+            0 => return claimed,
+            count => claimed += count,
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Lets the time of every waiting retry pass.
+async fn retries_come_due(app: &TestApp) {
+    app.db
+        .write(|conn| {
+            placemat::dispatch!(conn, |c| diesel::update(
+                email_outbox::table.filter(email_outbox::status.eq("pending"))
+            )
+            .set(email_outbox::next_attempt_at.eq(Timestamp::now() - chrono::Duration::seconds(1)))
+            .execute(c))?;
+            Ok(())
+        })
+        .await
+        .expect("the retries come due");
 }
 
 #[tokio::test]
 async fn a_confirmed_student_gets_the_email_with_the_officer_in_cc() {
     let smtp = SmtpServer::start();
     let url = smtp.url();
-    let app = spawn_app_with(|config| config.smtp_url = Some(url)).await;
+    let (app, worker) = spawn_app_delivering_on_demand(|config| config.smtp_url = Some(url)).await;
     let setup = small_cycle(&app).await;
     publish(&app, &setup).await;
     let (student, token) = app
@@ -81,7 +104,8 @@ async fn a_confirmed_student_gets_the_email_with_the_officer_in_cc() {
     )
     .await;
 
-    let received = smtp.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(deliver_all(&worker).await, 1);
+    let received = smtp.received();
     assert_eq!(received.len(), 1);
     let message = MessageParser::default()
         .parse(&received[0].data)
@@ -129,7 +153,7 @@ async fn a_confirmed_student_gets_the_email_with_the_officer_in_cc() {
         "the student and the officer receive it"
     );
 
-    let outbox = settled_outbox(&app, Duration::from_secs(5)).await;
+    let outbox = outbox_of(&app).await;
     assert_eq!(outbox.len(), 1);
     assert_eq!(outbox[0]["status"], "sent");
     assert_eq!(outbox[0]["attempts"], 1);
@@ -156,8 +180,10 @@ async fn a_confirmed_student_gets_the_email_with_the_officer_in_cc() {
 #[tokio::test]
 async fn an_email_waits_for_a_mail_server_that_is_down_and_arrives_once() {
     let port = unused_port();
-    let app =
-        spawn_app_with(|config| config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))).await;
+    let (app, worker) = spawn_app_delivering_on_demand(|config| {
+        config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))
+    })
+    .await;
     let setup = small_cycle(&app).await;
     publish(&app, &setup).await;
     let offer = offer_of(&app, &setup.students["s1"].1).await;
@@ -167,23 +193,22 @@ async fn an_email_waits_for_a_mail_server_that_is_down_and_arrives_once() {
     )
     .await;
 
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(deliver_all(&worker).await, 1, "one attempt, then a wait");
     let waiting = expect_json(
         app.get("/api/v1/emails?status=pending", &app.admin).await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(waiting["total"], 1, "the email waits in the outbox");
-    let attempts = waiting["items"][0]["attempts"].as_i64().unwrap_or(0);
-    assert!(attempts >= 1, "delivery was tried");
+    assert_eq!(waiting["items"][0]["attempts"], 1, "delivery was tried");
     assert!(waiting["items"][0]["last_error"].is_string());
 
     let smtp = SmtpServer::start_on(port);
-    let received = smtp.wait_for(1, Duration::from_secs(15)).await;
-    assert_eq!(received.len(), 1);
-    let outbox = settled_outbox(&app, Duration::from_secs(5)).await;
+    retries_come_due(&app).await;
+    assert_eq!(deliver_all(&worker).await, 1);
+    let outbox = outbox_of(&app).await;
     assert_eq!(outbox[0]["status"], "sent");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(deliver_all(&worker).await, 0);
     assert_eq!(smtp.received().len(), 1, "delivered exactly once");
     let detail = expect_json(
         app.get(&format!("/api/v1/emails/{}", id(&outbox[0])), &app.admin)
@@ -192,7 +217,7 @@ async fn an_email_waits_for_a_mail_server_that_is_down_and_arrives_once() {
     )
     .await;
     let history = detail["history"].as_array().expect("attempts");
-    assert!(history.len() >= 2);
+    assert_eq!(history.len(), 2);
     assert_eq!(
         history.last().map(|a| a["succeeded"].clone()),
         Some(json!(true))
@@ -209,7 +234,7 @@ async fn a_permanent_refusal_fails_without_retries_until_an_admin_retries() {
     let smtp = SmtpServer::start();
     smtp.set_mode(Mode::Reject(550));
     let url = smtp.url();
-    let app = spawn_app_with(|config| config.smtp_url = Some(url)).await;
+    let (app, worker) = spawn_app_delivering_on_demand(|config| config.smtp_url = Some(url)).await;
     let setup = small_cycle(&app).await;
     publish(&app, &setup).await;
     let offer = offer_of(&app, &setup.students["s4"].1).await;
@@ -219,7 +244,8 @@ async fn a_permanent_refusal_fails_without_retries_until_an_admin_retries() {
     )
     .await;
 
-    let outbox = settled_outbox(&app, Duration::from_secs(10)).await;
+    assert_eq!(deliver_all(&worker).await, 1);
+    let outbox = outbox_of(&app).await;
     assert_eq!(outbox[0]["status"], "failed");
     assert!(
         outbox[0]["last_error"]
@@ -229,7 +255,12 @@ async fn a_permanent_refusal_fails_without_retries_until_an_admin_retries() {
         "{}",
         outbox[0]
     );
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    retries_come_due(&app).await;
+    assert_eq!(
+        deliver_all(&worker).await,
+        0,
+        "a failed email is not tried again"
+    );
     let later = expect_json(
         app.get(&format!("/api/v1/emails/{}", id(&outbox[0])), &app.admin)
             .await,
@@ -256,8 +287,9 @@ async fn a_permanent_refusal_fails_without_retries_until_an_admin_retries() {
     )
     .await;
     assert_eq!(retried["status"], "pending");
-    assert_eq!(smtp.wait_for(1, Duration::from_secs(10)).await.len(), 1);
-    let outbox = settled_outbox(&app, Duration::from_secs(5)).await;
+    assert_eq!(deliver_all(&worker).await, 1);
+    assert_eq!(smtp.received().len(), 1);
+    let outbox = outbox_of(&app).await;
     assert_eq!(outbox[0]["status"], "sent");
     expect_problem(
         app.post(
@@ -275,7 +307,7 @@ async fn a_permanent_refusal_fails_without_retries_until_an_admin_retries() {
 async fn a_refused_confirmation_leaves_no_email_and_a_repeated_one_sends_one() {
     let smtp = SmtpServer::start();
     let url = smtp.url();
-    let app = spawn_app_with(|config| config.smtp_url = Some(url)).await;
+    let (app, worker) = spawn_app_delivering_on_demand(|config| config.smtp_url = Some(url)).await;
     let setup = small_cycle(&app).await;
     publish(&app, &setup).await;
     let offer = offer_of(&app, &setup.students["s2"].1).await;
@@ -306,14 +338,13 @@ async fn a_refused_confirmation_leaves_no_email_and_a_repeated_one_sends_one() {
             .count(),
         1
     );
-    assert_eq!(smtp.wait_for(1, Duration::from_secs(10)).await.len(), 1);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(deliver_all(&worker).await, 1);
     assert_eq!(smtp.received().len(), 1, "one confirmation, one email");
 }
 
 #[tokio::test]
 async fn without_a_mail_server_emails_are_written_as_eml_files() {
-    let app = spawn_app().await;
+    let (app, worker) = spawn_app_delivering_on_demand(|_| {}).await;
     let setup = small_cycle(&app).await;
     publish(&app, &setup).await;
     let offer = offer_of(&app, &setup.students["s1"].1).await;
@@ -322,7 +353,7 @@ async fn without_a_mail_server_emails_are_written_as_eml_files() {
         StatusCode::OK,
     )
     .await;
-    settled_outbox(&app, Duration::from_secs(10)).await;
+    assert_eq!(deliver_all(&worker).await, 1);
     let files: Vec<_> = std::fs::read_dir(&app.mail_dir)
         .expect("the mail folder exists")
         .filter_map(Result::ok)
@@ -343,20 +374,18 @@ async fn without_a_mail_server_emails_are_written_as_eml_files() {
     );
 }
 
-#[tokio::test]
-async fn two_instances_deliver_a_hundred_confirmations_exactly_once_each() {
-    let smtp = SmtpServer::start();
-    let url = smtp.url();
-    let app = spawn_app_with(|config| config.smtp_url = Some(url)).await;
+/// Confirms an offer for each of `count` students of a fresh cycle, half on each of two
+/// instances; answers the second instance's worker.
+async fn confirm_many_on_two_instances(app: &TestApp, count: usize) -> Worker {
     let usst = app.create_university("USST").await;
     app.create_program("0854").await;
     let base = app
         .create_base("Big Park", "Suzhou", &usst, &["0854"])
         .await;
     let cycle = app.create_open_cycle("2027 summer", 1).await;
-    app.set_seats(&cycle, &base, 100).await;
-    app.import_students(&usst, "m", 100).await;
-    for n in 0..100 {
+    app.set_seats(&cycle, &base, count as i64).await;
+    app.import_students(&usst, "m", count).await;
+    for n in 0..count {
         let token = app.login(&format!("m{n}@students.test"), PASSWORD).await;
         let path = format!("/api/v1/cycles/{}/applications/me", id(&cycle));
         expect_json(
@@ -366,7 +395,7 @@ async fn two_instances_deliver_a_hundred_confirmations_exactly_once_each() {
         )
         .await;
     }
-    let run = run_match(&app, &cycle, 5).await;
+    let run = run_match(app, &cycle, 5).await;
     app.publish(&run).await;
     let coordinator = app
         .staff(Role::BaseCoordinator, None, Some(id(&base)))
@@ -377,27 +406,30 @@ async fn two_instances_deliver_a_hundred_confirmations_exactly_once_each() {
     )
     .await;
     let offers = offers["items"].as_array().cloned().unwrap_or_default();
-    assert_eq!(offers.len(), 100);
-    let paths: Vec<String> = offers
-        .iter()
-        .map(|offer| format!("/api/v1/placements/{}/confirm", id(offer)))
+    assert_eq!(offers.len(), count);
+    let (second, second_worker) = app.sibling_delivering_on_demand().await;
+    let confirmations = offers.iter().enumerate().map(|(n, offer)| {
+        let address = if n % 2 == 0 { &app.address } else { &second };
+        app.client
+            .post(format!("{address}/api/v1/placements/{}/confirm", id(offer)))
+            .bearer_auth(&coordinator)
+            .send()
+    });
+    let statuses: Vec<StatusCode> = join_all(confirmations)
+        .await
+        .into_iter()
+        .map(|response| response.expect("sent").status())
         .collect();
-    let statuses = app
-        .post_concurrently_on_two_instances(&paths, &coordinator)
-        .await;
     assert!(
         statuses.iter().all(|s| *s == StatusCode::OK),
         "{statuses:?}"
     );
+    second_worker
+}
 
-    let received = smtp.wait_for(100, Duration::from_secs(60)).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let received = if received.len() >= 100 {
-        smtp.received()
-    } else {
-        received
-    };
-    assert_eq!(received.len(), 100);
+/// The distinct recipients of what the server received, and how many messages it got.
+fn recipients(smtp: &SmtpServer) -> (usize, usize) {
+    let received = smtp.received();
     let mut recipients: Vec<String> = received
         .iter()
         .map(|r| {
@@ -414,10 +446,107 @@ async fn two_instances_deliver_a_hundred_confirmations_exactly_once_each() {
         .collect();
     recipients.sort();
     recipients.dedup();
-    assert_eq!(recipients.len(), 100, "every student got exactly one email");
-    let outbox = settled_outbox(&app, Duration::from_secs(10)).await;
+    (received.len(), recipients.len())
+}
+
+#[tokio::test]
+async fn two_instances_deliver_a_hundred_confirmations_exactly_once_each() {
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let (app, worker) = spawn_app_delivering_on_demand(|config| config.smtp_url = Some(url)).await;
+    let second_worker = confirm_many_on_two_instances(&app, 100).await;
+
+    let (first, second) = tokio::join!(deliver_all(&worker), deliver_all(&second_worker));
+    assert_eq!(first + second, 100, "each email claimed by one worker");
+    assert_eq!(
+        recipients(&smtp),
+        (100, 100),
+        "every student got exactly one email"
+    );
+    let outbox = outbox_of(&app).await;
     assert_eq!(outbox.len(), 100);
     assert!(outbox
         .iter()
         .all(|e| e["status"] == "sent" && e["attempts"] == 1));
+}
+
+#[tokio::test]
+async fn a_slow_mail_server_still_gets_each_email_once_from_two_instances() {
+    let smtp = SmtpServer::start();
+    smtp.set_mode(Mode::Slow(Duration::from_millis(200)));
+    let url = smtp.url();
+    let (app, worker) = spawn_app_delivering_on_demand(|config| config.smtp_url = Some(url)).await;
+    let second_worker = confirm_many_on_two_instances(&app, 12).await;
+
+    let (first, second) = tokio::join!(deliver_all(&worker), deliver_all(&second_worker));
+    assert_eq!(first + second, 12);
+    assert_eq!(
+        recipients(&smtp),
+        (12, 12),
+        "every student got exactly one email"
+    );
+    let outbox = outbox_of(&app).await;
+    assert!(outbox
+        .iter()
+        .all(|e| e["status"] == "sent" && e["attempts"] == 1));
+    let detail = expect_json(
+        app.get(&format!("/api/v1/emails/{}", id(&outbox[0])), &app.admin)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(detail["history"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn an_outcome_is_not_recorded_once_another_worker_holds_the_claim() {
+    let (app, _worker) = spawn_app_delivering_on_demand(|_| {}).await;
+    let setup = small_cycle(&app).await;
+    publish(&app, &setup).await;
+    let offer = offer_of(&app, &setup.students["s1"].1).await;
+    expect_json(
+        confirm(&app, &setup.coordinators["A"], &offer).await,
+        StatusCode::OK,
+    )
+    .await;
+    let lease = chrono::Duration::minutes(2);
+    let first_claim = app
+        .db
+        .write(move |conn| Ok(outbox::claim_due(conn, 5, lease)?))
+        .await
+        .expect("a first claim");
+    assert_eq!(first_claim.len(), 1);
+    retries_come_due(&app).await;
+    let second_claim = app
+        .db
+        .write(move |conn| Ok(outbox::claim_due(conn, 5, lease)?))
+        .await
+        .expect("a second claim after the lease");
+    assert_eq!(second_claim.len(), 1);
+
+    let late = first_claim.into_iter().next().expect("one email");
+    let recorded = app
+        .db
+        .write(move |conn| Ok(outbox::record(conn, &late, &Outcome::Sent)?))
+        .await
+        .expect("the record runs");
+    assert!(!recorded, "the first worker no longer holds the claim");
+    let current = second_claim.into_iter().next().expect("one email");
+    let recorded = app
+        .db
+        .write(move |conn| {
+            Ok(outbox::record(
+                conn,
+                &current,
+                &Outcome::Failed {
+                    error: "refused".into(),
+                },
+            )?)
+        })
+        .await
+        .expect("the record runs");
+    assert!(recorded);
+    let outbox = outbox_of(&app).await;
+    assert_eq!(outbox[0]["status"], "failed");
+    assert_eq!(outbox[0]["attempts"], 2);
 }

@@ -5,6 +5,7 @@ use diesel::{Connection, RunQueryDsl};
 use placemat::config::Config;
 use placemat::db::Database;
 use placemat::domain::{BaseId, Role};
+use placemat::email::worker::Worker;
 use placemat::startup::Application;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
@@ -58,6 +59,17 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    start(adjust, false).await.0
+}
+
+/// Starts the app without its background email delivery: the test runs each delivery pass
+/// itself with the worker it gets back.
+pub async fn spawn_app_delivering_on_demand(adjust: impl FnOnce(&mut Config)) -> (TestApp, Worker) {
+    let (app, worker) = start(adjust, true).await;
+    (app, worker.expect("the worker was taken out"))
+}
+
+async fn start(adjust: impl FnOnce(&mut Config), on_demand: bool) -> (TestApp, Option<Worker>) {
     if std::env::var_os("TEST_LOG").is_some() {
         placemat::telemetry::init_logging();
     }
@@ -75,9 +87,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         ..Config::default()
     };
     adjust(&mut config);
-    let app = Application::build(config.clone())
+    let mut app = Application::build(config.clone())
         .await
         .expect("the application starts");
+    let worker = if on_demand { app.take_delivery() } else { None };
     let port = app.port();
     let db = app.database().clone();
     tokio::spawn(app.run_until_stopped());
@@ -109,7 +122,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         postgres,
     };
     app.admin = app.login("admin@alliance.test", PASSWORD).await;
-    app
+    (app, worker)
 }
 
 impl Drop for TestApp {
@@ -139,6 +152,18 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
         address
+    }
+
+    /// Starts a second instance on the same database whose email delivery the test drives;
+    /// answers its address and its worker.
+    pub async fn sibling_delivering_on_demand(&self) -> (String, Worker) {
+        let mut app = Application::build(self.config.clone())
+            .await
+            .expect("the second instance starts");
+        let worker = app.take_delivery().expect("a worker");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        (address, worker)
     }
 
     /// POSTs to every path at once, alternating between this instance and a second one on

@@ -3,6 +3,7 @@
 mod applications;
 mod auth;
 mod emails;
+mod headers;
 mod helpers;
 mod matching;
 mod migrations;
@@ -10,6 +11,8 @@ mod operations;
 mod placements;
 mod reference_data;
 mod second_round;
+mod sign_in;
 mod smtp;
 mod stats;
 mod students;
+mod text_fields;

@@ -98,3 +98,77 @@ async fn an_unknown_path_is_a_problem_not_a_blank_page() {
     let response = app.get("/api/v1/nowhere", &app.admin).await;
     expect_problem(response, StatusCode::NOT_FOUND).await;
 }
+
+#[tokio::test]
+async fn invented_methods_and_paths_add_no_metric_series() {
+    let app = spawn_app().await;
+    let series = |text: &str| {
+        text.lines()
+            .filter(|line| line.starts_with("placemat_http_requests_total"))
+            .count()
+    };
+    let probe = |n: usize| {
+        let method = reqwest::Method::from_bytes(format!("PROBE{n}").as_bytes()).expect("a method");
+        app.client
+            .request(method, app.url(&format!("/invented/path/{n}")))
+            .send()
+    };
+    for n in 0..3 {
+        probe(n).await.expect("sent");
+    }
+    let metrics = |app: &TestApp| app.client.get(app.url("/metrics")).send();
+    let before = metrics(&app)
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    for n in 3..50 {
+        probe(n).await.expect("sent");
+        app.client
+            .get(app.url(&format!("/api/v1/students/{n}/nothing")))
+            .send()
+            .await
+            .expect("sent");
+    }
+    let after = metrics(&app)
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    assert!(!after.contains("PROBE"), "{after}");
+    assert!(!after.contains("/invented/"), "{after}");
+    assert!(after.contains("method=\"other\""), "{after}");
+    assert!(
+        series(&after) <= series(&before) + 2,
+        "at most the new GET series for unmatched paths and /metrics:\n{after}"
+    );
+}
+
+#[test]
+fn serve_refuses_a_bad_setting_at_once_and_names_it() {
+    let workdir = tempfile::tempdir().expect("a temporary folder");
+    let database = format!("sqlite://{}", workdir.path().join("p.db").display());
+    for (variable, value) in [
+        ("PLACEMAT_TOKEN_TTL_MINUTES", "0"),
+        ("PLACEMAT_TOKEN_TTL_MINUTES", "-30"),
+        ("PLACEMAT_DB_POOL_SIZE", "0"),
+        ("PLACEMAT_WORKERS", "0"),
+        ("PLACEMAT_DATABASE_URL", "mysql://localhost/placemat"),
+        ("PLACEMAT_SMTP_URL", "smtp//mail.example"),
+        ("PLACEMAT_MAIL_MAX_ATTEMPTS", "0"),
+        ("PLACEMAT_MAIL_RETRY_BASE_MS", "-1"),
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_placemat"))
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("PLACEMAT_DATABASE_URL", &database)
+            .env(variable, value)
+            .output()
+            .expect("placemat runs");
+        assert!(!output.status.success(), "{variable}={value} is refused");
+        let message = String::from_utf8_lossy(&output.stderr);
+        assert!(message.contains(variable), "{variable}={value}: {message}");
+    }
+    assert!(!workdir.path().join("p.db").exists(), "nothing was started");
+}

@@ -17,6 +17,8 @@ pub enum Mode {
     Accept,
     /// Answer every message with this permanent 5xx code.
     Reject(u16),
+    /// Accept every message, after a pause, as a busy server does.
+    Slow(Duration),
 }
 
 /// The server runs on a thread and runtime of its own, so that it still answers while a
@@ -78,18 +80,6 @@ impl SmtpServer {
     pub fn received(&self) -> Vec<Received> {
         self.inbox.lock().expect("inbox lock").clone()
     }
-
-    /// Waits until at least `count` messages arrived, or the time is up.
-    pub async fn wait_for(&self, count: usize, limit: Duration) -> Vec<Received> {
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            let received = self.received();
-            if received.len() >= count || tokio::time::Instant::now() >= deadline {
-                return received;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
 }
 
 async fn session(
@@ -147,6 +137,14 @@ async fn session(
                 let current = *mode.lock().expect("mode lock");
                 match current {
                     Mode::Accept => {
+                        inbox.lock().expect("inbox lock").push(Received {
+                            rcpt_to: rcpt_to.clone(),
+                            data,
+                        });
+                        writer.write_all(b"250 2.0.0 queued\r\n").await?;
+                    }
+                    Mode::Slow(pause) => {
+                        tokio::time::sleep(pause).await;
                         inbox.lock().expect("inbox lock").push(Received {
                             rcpt_to: rcpt_to.clone(),
                             data,

@@ -376,3 +376,41 @@ async fn an_import_with_bad_rows_names_them_and_imports_nothing() {
         .await;
     expect_problem(as_json, StatusCode::BAD_REQUEST).await;
 }
+
+#[tokio::test]
+async fn a_search_finds_percent_signs_and_underscores_literally() {
+    let app = spawn_app().await;
+    let usst = app.create_university("USST").await;
+    app.create_program("0854").await;
+    for (number, name) in [
+        ("p-1", "Li 100%"),
+        ("p-2", "Wang_Wei"),
+        ("p-3", "Zhang Wei"),
+        ("p-4", "Back\\slash"),
+    ] {
+        app.create_student(&usst, number, name, "0854", None).await;
+    }
+    for (query, expected) in [
+        ("%25", vec!["Li 100%"]),
+        ("_", vec!["Wang_Wei"]),
+        ("g_W", vec!["Wang_Wei"]),
+        ("%5C", vec!["Back\\slash"]),
+        ("Wei", vec!["Wang_Wei", "Zhang Wei"]),
+        ("%25%25", vec![]),
+    ] {
+        let found = expect_json(
+            app.get(&format!("/api/v1/students?q={query}"), &app.admin)
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        let mut names: Vec<&str> = found["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|s| s["name"].as_str())
+            .collect();
+        names.sort();
+        assert_eq!(names, expected, "q={query}");
+    }
+}
