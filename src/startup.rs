@@ -55,12 +55,18 @@ impl Application {
             config: Arc::new(config.clone()),
             metrics,
         });
+        let document = api::openapi::build();
+        let served = web::Data::new(api::openapi::Served(serde_json::to_string(&document)?));
+        let index = web::Data::new(api::RouteIndex::of(&document));
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(api::request_line))
                 .wrap(from_fn(security_headers))
                 .wrap(from_fn(observe_request))
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
+                .app_data(served.clone())
+                .app_data(index.clone())
                 .app_data(web::PayloadConfig::new(MAX_JSON_BODY))
                 .app_data(web::PathConfig::default().error_handler(path_error))
                 .service(
@@ -69,7 +75,7 @@ impl Application {
                 )
                 .route("/docs", web::get().to(redirect_to_docs))
                 .configure(api::routes)
-                .default_service(web::to(api::not_found))
+                .default_service(web::to(api::fallback))
         })
         .workers(config.workers)
         .listen(listener)?

@@ -1,10 +1,12 @@
 //! Request extractors that turn bad input into clear problem answers.
 
+use crate::auth::Caller;
 use crate::error::{ApiError, FieldError};
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,6 +14,23 @@ use validator::Validate;
 
 /// The largest JSON body the API reads.
 pub const MAX_JSON_BODY: usize = 256 * 1024;
+
+/// Marks the routes that need a signed-in caller, so that a request with both a bad token
+/// and bad input learns about the token first.
+#[derive(Debug, Clone, Copy)]
+pub struct Protected;
+
+/// The error a request's input earned, unless the route needs a caller and the request has
+/// none: then the authentication failure, whatever order the extractors finished in.
+async fn authentication_first(req: HttpRequest, error: ApiError) -> ApiError {
+    if req.app_data::<Protected>().is_none() {
+        return error;
+    }
+    match Caller::from_request(&req, &mut Payload::None).await {
+        Err(unauthenticated) => unauthenticated,
+        Ok(_) => error,
+    }
+}
 
 /// A JSON body, parsed and validated: a syntax error is a 400, a wrong type or a broken
 /// rule a 422 naming the field.
@@ -23,11 +42,15 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for JsonBody<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let body = read_json::<T>(req, payload);
+        let req = req.clone();
         Box::pin(async move {
-            let value = body
-                .await?
-                .ok_or_else(|| ApiError::BadRequest("a JSON body is required".into()))?;
-            Ok(JsonBody(value))
+            let read = body.await.and_then(|value| {
+                value.ok_or_else(|| ApiError::BadRequest("a JSON body is required".into()))
+            });
+            match read {
+                Ok(value) => Ok(JsonBody(value)),
+                Err(error) => Err(authentication_first(req, error).await),
+            }
         })
     }
 }
@@ -42,7 +65,13 @@ impl<T: DeserializeOwned + Validate + Default + 'static> FromRequest for Optiona
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let body = read_json::<T>(req, payload);
-        Box::pin(async move { Ok(OptionalJsonBody(body.await?.unwrap_or_default())) })
+        let req = req.clone();
+        Box::pin(async move {
+            match body.await {
+                Ok(value) => Ok(OptionalJsonBody(value.unwrap_or_default())),
+                Err(error) => Err(authentication_first(req, error).await),
+            }
+        })
     }
 }
 
@@ -154,10 +183,17 @@ pub struct QueryParams<T>(pub T);
 
 impl<T: DeserializeOwned + Validate + 'static> FromRequest for QueryParams<T> {
     type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(parse_query(req.query_string()))
+        let parsed = parse_query(req.query_string());
+        let req = req.clone();
+        Box::pin(async move {
+            match parsed {
+                Ok(params) => Ok(params),
+                Err(error) => Err(authentication_first(req, error).await),
+            }
+        })
     }
 }
 
@@ -173,6 +209,56 @@ fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<QueryParam
             other => other,
         })?;
     Ok(QueryParams(value))
+}
+
+/// A raw body of at most `LIMIT` bytes; a larger one is a 413 problem.
+pub struct RawBody<const LIMIT: usize>(pub web::Bytes);
+
+impl<const LIMIT: usize> std::ops::Deref for RawBody<LIMIT> {
+    type Target = web::Bytes;
+
+    fn deref(&self) -> &web::Bytes {
+        &self.0
+    }
+}
+
+impl<const LIMIT: usize> FromRequest for RawBody<LIMIT> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let declared = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<usize>().ok());
+        let mut payload = payload.take();
+        let req = req.clone();
+        Box::pin(async move {
+            let too_large =
+                || ApiError::PayloadTooLarge(format!("the body may have at most {LIMIT} bytes"));
+            let read = async {
+                if declared.is_some_and(|length| length > LIMIT) {
+                    return Err(too_large());
+                }
+                let mut body = web::BytesMut::new();
+                while let Some(chunk) = payload.next().await {
+                    let chunk = chunk.map_err(|error| {
+                        ApiError::BadRequest(format!("cannot read the body: {error}"))
+                    })?;
+                    if body.len() + chunk.len() > LIMIT {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(body.freeze())
+            };
+            match read.await {
+                Ok(body) => Ok(RawBody(body)),
+                Err(error) => Err(authentication_first(req, error).await),
+            }
+        })
+    }
 }
 
 /// Deserialises a field that may be absent (leave unchanged), `null` (clear) or a value.

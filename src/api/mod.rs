@@ -18,133 +18,225 @@ pub mod stats;
 pub mod students;
 pub mod universities;
 
-use crate::error::ApiError;
-use actix_web::web;
+use crate::error::{ApiError, Problem};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
+use actix_web::middleware::Next;
+use actix_web::{guard, web, FromRequest, Handler, HttpRequest, HttpResponse, Responder};
+use extract::Protected;
+use utoipa::openapi::path::{HttpMethod, Operation};
 
-/// Mounts every route of the API.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(ops::healthz))
-        .route("/readyz", web::get().to(ops::readyz))
-        .route("/metrics", web::get().to(ops::metrics))
-        .service(
-            web::scope("/api/v1")
-                .route("/openapi.json", web::get().to(openapi::document))
-                .route("/auth/login", web::post().to(auth::login))
-                .route("/auth/logout", web::post().to(auth::logout))
-                .route("/me", web::get().to(auth::me))
-                .service(
-                    web::resource("/universities")
-                        .get(universities::list)
-                        .post(universities::create),
-                )
-                .service(
-                    web::resource("/programs")
-                        .get(programs::list)
-                        .post(programs::create),
-                )
-                .service(web::resource("/bases").get(bases::list).post(bases::create))
-                .service(
-                    web::resource("/bases/{id}")
-                        .get(bases::get)
-                        .patch(bases::update),
-                )
-                .service(
-                    web::resource("/cycles")
-                        .get(cycles::list)
-                        .post(cycles::create),
-                )
-                .service(
-                    web::resource("/cycles/{id}")
-                        .get(cycles::get)
-                        .patch(cycles::update),
-                )
-                .route("/cycles/{id}/seats", web::get().to(cycles::list_seats))
-                .route(
-                    "/cycles/{id}/seats/{base_id}",
-                    web::put().to(cycles::put_seats),
-                )
-                .service(
-                    web::resource("/students")
-                        .get(students::list)
-                        .post(students::create),
-                )
-                .service(
-                    web::resource("/students/import")
-                        .app_data(web::PayloadConfig::new(students::MAX_IMPORT_BYTES))
-                        .post(students::import),
-                )
-                .service(
-                    web::resource("/students/{id}")
-                        .get(students::get)
-                        .patch(students::update),
-                )
-                .service(
-                    web::resource("/cycles/{id}/applications/me")
-                        .get(applications::get_mine)
-                        .put(applications::put_mine),
-                )
-                .route(
-                    "/cycles/{id}/applications",
-                    web::get().to(applications::list),
-                )
-                .service(
-                    web::resource("/cycles/{id}/rankings/{base_id}")
-                        .get(applications::get_ranking)
-                        .put(applications::put_ranking),
-                )
-                .service(
-                    web::resource("/cycles/{id}/match-runs")
-                        .get(match_runs::list)
-                        .post(match_runs::create),
-                )
-                .route("/match-runs/{id}", web::get().to(match_runs::get))
-                .route(
-                    "/match-runs/{id}/assignments",
-                    web::get().to(match_runs::assignments),
-                )
-                .route(
-                    "/match-runs/{id}/publish",
-                    web::post().to(match_runs::publish),
-                )
-                .service(
-                    web::resource("/cycles/{id}/direct-applications")
-                        .get(direct_applications::list)
-                        .post(direct_applications::create),
-                )
-                .route(
-                    "/direct-applications/{id}/accept",
-                    web::post().to(direct_applications::accept),
-                )
-                .route(
-                    "/direct-applications/{id}/reject",
-                    web::post().to(direct_applications::reject),
-                )
-                .route("/placements", web::get().to(placements::list))
-                .route("/placements/{id}", web::get().to(placements::get))
-                .route(
-                    "/placements/{id}/confirm",
-                    web::post().to(placements::confirm),
-                )
-                .route(
-                    "/placements/{id}/decline",
-                    web::post().to(placements::decline),
-                )
-                .route(
-                    "/placements/{id}/withdraw",
-                    web::post().to(placements::withdraw),
-                )
-                .route(
-                    "/placements/{id}/complete",
-                    web::post().to(placements::complete),
-                )
-                .route("/emails", web::get().to(emails::list))
-                .route("/emails/{id}", web::get().to(emails::get))
-                .route("/emails/{id}/retry", web::post().to(emails::retry))
-                .route("/stats/placements", web::get().to(stats::placements)),
-        );
+/// Declares every route once: each handler's `utoipa::path` attribute carries its method,
+/// path and OpenAPI entry, and this table mounts the handler under exactly that method and
+/// path and adds the same entry to the document.
+macro_rules! route_table {
+    ($($module:ident :: $handler:ident),* $(,)?) => {
+        /// Mounts every route of the API.
+        pub fn routes(cfg: &mut web::ServiceConfig) {
+            $(paste::paste! { mount::<$module::[<__path_ $handler>], _, _>(cfg, $module::$handler); })*
+        }
+
+        /// Adds every route's operation and the schemas it refers to.
+        pub(crate) fn describe(document: &mut utoipa::openapi::OpenApi) {
+            $(paste::paste! { openapi::describe::<$module::[<__path_ $handler>]>(document); })*
+        }
+    };
 }
 
-/// Answers unknown paths with a problem.
-pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::NotFound("no such endpoint".into()))
+// Literal paths come before parameterised paths that would also match them
+// (`/students/import` before `/students/{id}`).
+route_table! {
+    ops::healthz,
+    ops::readyz,
+    ops::metrics,
+    openapi::document,
+    auth::login,
+    auth::logout,
+    auth::me,
+    universities::list,
+    universities::create,
+    programs::list,
+    programs::create,
+    bases::list,
+    bases::create,
+    bases::get,
+    bases::update,
+    cycles::list,
+    cycles::create,
+    cycles::get,
+    cycles::update,
+    cycles::list_seats,
+    cycles::put_seats,
+    students::list,
+    students::create,
+    students::import,
+    students::get,
+    students::update,
+    applications::get_mine,
+    applications::put_mine,
+    applications::list,
+    applications::get_ranking,
+    applications::put_ranking,
+    match_runs::list,
+    match_runs::create,
+    match_runs::get,
+    match_runs::assignments,
+    match_runs::publish,
+    direct_applications::list,
+    direct_applications::create,
+    direct_applications::accept,
+    direct_applications::reject,
+    placements::list,
+    placements::get,
+    placements::confirm,
+    placements::decline,
+    placements::withdraw,
+    placements::complete,
+    emails::list,
+    emails::get,
+    emails::retry,
+    stats::placements,
+}
+
+/// Mounts one handler under the method and path of its OpenAPI entry; a route whose entry
+/// asks for a bearer token is marked [`Protected`].
+fn mount<P, H, Args>(cfg: &mut web::ServiceConfig, handler: H)
+where
+    P: utoipa::Path,
+    H: Handler<Args> + Clone,
+    Args: FromRequest + 'static,
+    H::Output: Responder + 'static,
+{
+    let protected = !openapi::is_public(&P::operation());
+    for method in P::methods() {
+        let method = http_method(&method);
+        let mut resource = web::resource(P::path())
+            .guard(guard::Method(method.clone()))
+            .route(web::method(method).to(handler.clone()));
+        if protected {
+            resource = resource.app_data(Protected);
+        }
+        cfg.service(resource);
+    }
+}
+
+fn http_method(method: &HttpMethod) -> Method {
+    match method {
+        HttpMethod::Get => Method::GET,
+        HttpMethod::Post => Method::POST,
+        HttpMethod::Put => Method::PUT,
+        HttpMethod::Delete => Method::DELETE,
+        HttpMethod::Options => Method::OPTIONS,
+        HttpMethod::Head => Method::HEAD,
+        HttpMethod::Patch => Method::PATCH,
+        HttpMethod::Trace => Method::TRACE,
+    }
+}
+
+/// The documented routes, to tell an unknown path (404) from a known path asked with a
+/// method it does not answer (405).
+pub struct RouteIndex {
+    routes: Vec<(Vec<String>, Vec<Method>)>,
+}
+
+impl RouteIndex {
+    pub fn of(document: &utoipa::openapi::OpenApi) -> Self {
+        let routes = document
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let segments = path.split('/').map(str::to_owned).collect();
+                let operations: [(&Option<Operation>, &[Method]); 5] = [
+                    (&item.get, &[Method::GET, Method::HEAD]),
+                    (&item.post, &[Method::POST]),
+                    (&item.put, &[Method::PUT]),
+                    (&item.patch, &[Method::PATCH]),
+                    (&item.delete, &[Method::DELETE]),
+                ];
+                let methods = operations
+                    .into_iter()
+                    .filter(|(operation, _)| operation.is_some())
+                    .flat_map(|(_, methods)| methods.iter().cloned())
+                    .collect();
+                (segments, methods)
+            })
+            .collect();
+        Self { routes }
+    }
+
+    /// The methods the path answers under every route it matches; none if it is no route.
+    fn allowed(&self, path: &str) -> Vec<Method> {
+        let asked: Vec<&str> = path.split('/').collect();
+        let mut allowed: Vec<Method> = Vec::new();
+        for (segments, methods) in &self.routes {
+            let matches = segments.len() == asked.len()
+                && segments.iter().zip(&asked).all(|(template, given)| {
+                    template == given || (template.starts_with('{') && !given.is_empty())
+                });
+            if matches {
+                allowed.extend(
+                    methods
+                        .iter()
+                        .filter(|m| !allowed.contains(m))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
+            }
+        }
+        allowed
+    }
+}
+
+/// Answers what no route took: 405 with `Allow` for a known path, 404 otherwise.
+pub async fn fallback(
+    req: HttpRequest,
+    index: web::Data<RouteIndex>,
+) -> Result<HttpResponse, ApiError> {
+    let allowed = index.allowed(req.path());
+    if allowed.is_empty() {
+        return Err(ApiError::NotFound("no such endpoint".into()));
+    }
+    let allow = allowed
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(HttpResponse::MethodNotAllowed()
+        .content_type("application/problem+json")
+        .insert_header((header::ALLOW, allow.clone()))
+        .json(Problem {
+            kind: "https://placemat.example/problems/method-not-allowed".into(),
+            title: "Method not allowed".into(),
+            status: 405,
+            detail: format!(
+                "{} is not answered here; this path answers {allow}",
+                req.method()
+            ),
+            errors: Vec::new(),
+        }))
+}
+
+/// The longest query string the API reads. Longer ones, up to the HTTP layer's limit on a
+/// request head (128 KiB), are answered with a problem; past that limit the HTTP layer
+/// answers a bare 400 itself.
+pub const MAX_QUERY: usize = 8 * 1024;
+
+/// Refuses over-long query strings, and answers HEAD as the GET it stands for (the HTTP
+/// layer leaves the body out).
+pub async fn request_line(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.query_string().len() > MAX_QUERY {
+        return Err(ApiError::BadRequest(format!(
+            "the query string may have at most {MAX_QUERY} bytes"
+        ))
+        .into());
+    }
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    next.call(req).await
 }

@@ -1,63 +1,15 @@
-//! The OpenAPI document, generated from the handlers and types.
+//! The OpenAPI document, generated from the route table, the handlers and the types.
 
-use actix_web::HttpResponse;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use actix_web::{web, HttpResponse};
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "placemat", description = "Internship placement service of a regional alliance of engineering universities."),
-    paths(
-        super::ops::healthz,
-        super::ops::readyz,
-        super::ops::metrics,
-        super::auth::login,
-        super::auth::logout,
-        super::auth::me,
-        super::universities::list,
-        super::universities::create,
-        super::programs::list,
-        super::programs::create,
-        super::bases::list,
-        super::bases::get,
-        super::bases::create,
-        super::bases::update,
-        super::cycles::list,
-        super::cycles::get,
-        super::cycles::create,
-        super::cycles::update,
-        super::cycles::put_seats,
-        super::cycles::list_seats,
-        super::students::list,
-        super::students::get,
-        super::students::create,
-        super::students::update,
-        super::students::import,
-        super::applications::put_mine,
-        super::applications::get_mine,
-        super::applications::list,
-        super::applications::put_ranking,
-        super::applications::get_ranking,
-        super::match_runs::create,
-        super::match_runs::list,
-        super::match_runs::get,
-        super::match_runs::assignments,
-        super::match_runs::publish,
-        super::direct_applications::create,
-        super::direct_applications::list,
-        super::direct_applications::accept,
-        super::direct_applications::reject,
-        super::placements::list,
-        super::placements::get,
-        super::placements::confirm,
-        super::placements::decline,
-        super::placements::withdraw,
-        super::placements::complete,
-        super::emails::list,
-        super::emails::get,
-        super::emails::retry,
-        super::stats::placements,
-    ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -77,9 +29,120 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The whole document: every route of [`super::routes`], with the answers every operation
+/// shares added to each.
+pub fn build() -> utoipa::openapi::OpenApi {
+    let mut document = ApiDoc::openapi();
+    super::describe(&mut document);
+    for item in document.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            complete(operation);
+        }
+    }
+    document
+}
+
+/// Adds one route's operation, tags and schemas.
+pub(crate) fn describe<P>(document: &mut utoipa::openapi::OpenApi)
+where
+    P: utoipa::Path + utoipa::__dev::SchemaReferences + for<'t> utoipa::__dev::Tags<'t>,
+{
+    let mut operation = P::operation();
+    let tags = P::tags();
+    if !tags.is_empty() {
+        operation
+            .tags
+            .get_or_insert_with(Vec::new)
+            .extend(tags.into_iter().map(str::to_owned));
+    }
+    document
+        .paths
+        .add_path_operation(P::path(), P::methods(), operation);
+    let mut schemas = Vec::new();
+    P::schemas(&mut schemas);
+    let components = document.components.get_or_insert_with(Default::default);
+    for (name, schema) in schemas {
+        components.schemas.entry(name).or_insert(schema);
+    }
+}
+
+/// Whether an operation is open to anyone (its security is the empty requirement).
+pub(crate) fn is_public(operation: &Operation) -> bool {
+    let anonymous = SecurityRequirement::default();
+    operation
+        .security
+        .as_ref()
+        .is_some_and(|requirements| requirements.iter().all(|r| r == &anonymous))
+}
+
+/// Adds the answers that come from the shared extractors rather than from the handler, and
+/// gives every problem answer its media type.
+fn complete(operation: &mut Operation) {
+    let public = is_public(operation);
+    let parameters = operation.parameters.as_deref().unwrap_or_default();
+    let path_parameters = parameters
+        .iter()
+        .any(|parameter| parameter.parameter_in == ParameterIn::Path);
+    let takes_input = path_parameters || !parameters.is_empty() || operation.request_body.is_some();
+    let responses = &mut operation.responses.responses;
+    if !public {
+        responses
+            .entry("401".into())
+            .or_insert_with(|| problem("no valid bearer token"));
+    }
+    if takes_input {
+        responses.entry("400".into()).or_insert_with(|| {
+            problem("malformed request: a path id that is not a UUID, a query parameter that does not parse or is out of range, or a body that is not JSON")
+        });
+    }
+    for response in responses.values_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        let is_problem = response.content.get("application/json").is_some_and(|content| {
+            matches!(&content.schema, Some(RefOr::Ref(reference)) if reference.ref_location.ends_with("/Problem"))
+        });
+        if is_problem {
+            if let Some(content) = response.content.shift_remove("application/json") {
+                response
+                    .content
+                    .insert("application/problem+json".into(), content);
+            }
+        }
+    }
+}
+
+fn problem(description: &str) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+/// The document as served, serialised once at start.
+pub struct Served(pub String);
+
 /// Serves the OpenAPI document.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", security(()),
     responses((status = 200, description = "OpenAPI 3 document")))]
-pub async fn document() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+pub async fn document(served: web::Data<Served>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(served.0.clone())
 }

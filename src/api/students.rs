@@ -1,4 +1,4 @@
-use crate::api::extract::{double_option, JsonBody, Page, PageParams, QueryParams};
+use crate::api::extract::{double_option, JsonBody, Page, PageParams, QueryParams, RawBody};
 use crate::auth::{password, Caller};
 use crate::db::lookup;
 use crate::db::models::{Program, Student, StudentChanges, User};
@@ -601,7 +601,7 @@ pub async fn import(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    body: web::Bytes,
+    body: RawBody<MAX_IMPORT_BYTES>,
 ) -> Result<HttpResponse, ApiError> {
     caller.university_scope()?;
     let content_type = req

@@ -2,6 +2,7 @@
 
 mod applications;
 mod auth;
+mod edges;
 mod emails;
 mod headers;
 mod helpers;
