@@ -73,6 +73,7 @@ impl Application {
                 )
                 .route("/docs", web::get().to(redirect_to_docs))
                 .configure(api::routes)
+                .configure(crate::web::routes)
                 .default_service(web::to(api::not_found))
         })
         .workers(config.workers)

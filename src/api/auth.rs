@@ -1,11 +1,11 @@
 use crate::api::extract::JsonBody;
-use crate::auth::{password, token, Caller};
-use crate::db::models::{ApiToken, User};
-use crate::db::schema::{api_tokens, users};
+use crate::auth::{token, Caller};
+use crate::db::models::ApiToken;
+use crate::db::schema::api_tokens;
 use crate::dispatch;
-use crate::domain::validate::normalise_email;
 use crate::domain::*;
 use crate::error::ApiError;
+use crate::services::{self, auth::Authenticated};
 use crate::startup::AppState;
 use actix_web::{web, HttpResponse};
 use chrono::Duration;
@@ -53,29 +53,8 @@ pub async fn login(
     body: JsonBody<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.0;
-    let email = normalise_email(&request.email);
-    let user: Option<User> = state
-        .db
-        .read(move |conn| {
-            Ok(dispatch!(conn, |c| users::table
-                .filter(users::email.eq(&email))
-                .select(User::as_select())
-                .first(c)
-                .optional())?)
-        })
-        .await?;
-    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-    let password_text = request.password;
-    let verified =
-        web::block(move || password::verify_login(&password_text, stored_hash.as_deref())).await?;
-    let user = match user {
-        Some(user) if verified => user,
-        _ => return Err(ApiError::Unauthorized("wrong email or password".into())),
-    };
-    let role: Role = user
-        .role
-        .parse()
-        .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?;
+    let Authenticated { user, role } =
+        services::auth::authenticate(&state.db, &request.email, &request.password).await?;
     let secret = token::generate();
     let now = Timestamp::now();
     let row = ApiToken {

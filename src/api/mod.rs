@@ -77,6 +77,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .get(students::get)
                         .patch(students::update),
                 )
+                .route(
+                    "/students/{id}/invitation",
+                    web::post().to(students::resend_invitation),
+                )
                 .service(
                     web::resource("/cycles/{id}/applications/me")
                         .get(applications::get_mine)

@@ -33,6 +33,7 @@ use utoipa::{Modify, OpenApi};
         super::students::create,
         super::students::update,
         super::students::import,
+        super::students::resend_invitation,
         super::applications::put_mine,
         super::applications::get_mine,
         super::applications::list,

@@ -1,6 +1,7 @@
 use crate::api::extract::{double_option, JsonBody, Page, PageParams, QueryParams};
 use crate::api::lookup;
 use crate::auth::{password, Caller};
+use crate::config::Config;
 use crate::db::models::{Program, Student, StudentChanges, User};
 use crate::db::schema::{programs, students, users};
 use crate::db::DbConn;
@@ -8,6 +9,7 @@ use crate::dispatch;
 use crate::domain::validate;
 use crate::domain::*;
 use crate::error::{ApiError, FieldError};
+use crate::services::invitations::{self, Purpose};
 use crate::startup::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
@@ -260,6 +262,18 @@ fn insert_enrolments(conn: &mut DbConn, enrolments: &[Enrolment]) -> Result<(), 
     Ok(())
 }
 
+/// Students added without a password are invited to choose one.
+fn invite_without_password(
+    conn: &mut DbConn,
+    config: &Config,
+    enrolments: &[Enrolment],
+) -> Result<(), ApiError> {
+    for enrolment in enrolments.iter().filter(|e| e.generated_password.is_some()) {
+        invitations::send_link(conn, config, enrolment.user.id, Purpose::Invitation)?;
+    }
+    Ok(())
+}
+
 fn program_of(conn: &mut DbConn, reference: &str, field: &str) -> Result<Program, ApiError> {
     lookup::program_by_ref(conn, reference.trim())?
         .ok_or_else(|| ApiError::invalid(field, format!("unknown program `{reference}`")))
@@ -398,6 +412,7 @@ pub async fn create(
     let password_hash = web::block(move || password::hash(&password_text))
         .await?
         .map_err(ApiError::Internal)?;
+    let config = state.config.clone();
     let view = state
         .db
         .write(move |conn| {
@@ -417,6 +432,7 @@ pub async fn create(
                 ));
             }
             insert_enrolments(conn, std::slice::from_ref(&enrolment))?;
+            invite_without_password(conn, &config, std::slice::from_ref(&enrolment))?;
             let mut view = StudentView::new(enrolment.student, enrolment.program_code);
             view.initial_password = enrolment.generated_password;
             Ok(view)
@@ -646,6 +662,7 @@ pub async fn import(
     let hashes = web::block(move || hash_all(passwords))
         .await?
         .map_err(ApiError::Internal)?;
+    let config = state.config.clone();
     let result = state
         .db
         .write(move |conn| {
@@ -694,6 +711,7 @@ pub async fn import(
                 return Err(ApiError::invalid_fields(errors));
             }
             insert_enrolments(conn, &enrolments)?;
+            invite_without_password(conn, &config, &enrolments)?;
             let students = enrolments
                 .into_iter()
                 .map(|e| {
@@ -742,4 +760,33 @@ fn hash_all(
         }
         Ok(all)
     })
+}
+
+/// Sends the student a new invitation link to choose a password; earlier links keep working
+/// until used or expired.
+#[utoipa::path(post, path = "/api/v1/students/{id}/invitation", tag = "students",
+    params(("id" = StudentId, Path)),
+    responses((status = 202, description = "the invitation is in the outbox"),
+              (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem)))]
+pub async fn resend_invitation(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<StudentId>,
+) -> Result<HttpResponse, ApiError> {
+    caller.university_scope()?;
+    let id = id.into_inner();
+    let config = state.config.clone();
+    state
+        .db
+        .write(move |conn| {
+            let student = visible_student(conn, &caller, id)?;
+            let user: UserId = dispatch!(conn, |c| users::table
+                .filter(users::student_id.eq(student.id))
+                .select(users::id)
+                .first(c))?;
+            invitations::send_link(conn, &config, user, Purpose::Invitation)
+        })
+        .await?;
+    Ok(HttpResponse::Accepted().finish())
 }
