@@ -170,12 +170,15 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// The first match, waiting for a page still loading after a click.
     async fn find(&self, xpath: &str, what: &str) -> Element<'_> {
-        self.find_all(xpath)
-            .await
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| panic!("no {what} on the page"))
+        for _ in 0..100 {
+            if let Some(found) = self.find_all(xpath).await.into_iter().next() {
+                return found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no {what} on the page")
     }
 
     /// The field whose `<label>` reads `label`.
