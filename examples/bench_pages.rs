@@ -85,9 +85,13 @@ async fn main() -> anyhow::Result<()> {
             .send()
             .await?;
         let session = signed_in
-            .cookies()
-            .find(|cookie| cookie.name() == "placemat_session")
-            .map(|cookie| cookie.value().to_owned())
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .find_map(|value| value.strip_prefix("placemat_session="))
+            .and_then(|rest| rest.split(';').next())
+            .map(str::to_owned)
             .ok_or_else(|| anyhow::anyhow!("{email} could not sign in"))?;
         let cookie = format!("placemat_session={session}; lang=en");
         let home = client
