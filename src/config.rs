@@ -24,6 +24,17 @@ pub struct Config {
     pub mail_retry_base_ms: i64,
     /// Attempts before an email is marked failed.
     pub mail_max_attempts: i32,
+    /// Where people reach placemat: links in emails start with it, and an `https` one
+    /// marks the session cookie `Secure`.
+    pub public_url: String,
+    /// The time zone in which pages show dates and times.
+    pub time_zone: chrono_tz::Tz,
+    /// How long an invitation or password-reset link works.
+    pub invitation_ttl_days: i64,
+    /// A browser session ends after this long without a request…
+    pub session_idle_minutes: i64,
+    /// …and in any case this long after sign-in.
+    pub session_max_hours: i64,
 }
 
 impl Default for Config {
@@ -42,6 +53,11 @@ impl Default for Config {
             mail_poll_ms: 1000,
             mail_retry_base_ms: 30_000,
             mail_max_attempts: 8,
+            public_url: "http://127.0.0.1:8080".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
+            invitation_ttl_days: 14,
+            session_idle_minutes: 120,
+            session_max_hours: 12,
         }
     }
 }
@@ -94,8 +110,37 @@ impl Config {
                 .parse()
                 .map_err(|_| anyhow::anyhow!("PLACEMAT_WORKERS must be a whole number"))?;
         }
+        if let Some(url) = var("PLACEMAT_PUBLIC_URL") {
+            config.public_url = url.trim_end_matches('/').to_owned();
+        }
+        if let Some(zone) = var("PLACEMAT_TIME_ZONE") {
+            config.time_zone = zone.parse().map_err(|_| {
+                anyhow::anyhow!("PLACEMAT_TIME_ZONE must be a time zone such as Asia/Shanghai")
+            })?;
+        }
+        let whole = |name: &str, value: String| {
+            value
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| anyhow::anyhow!("{name} must be a whole number above 0"))
+        };
+        if let Some(days) = var("PLACEMAT_INVITATION_TTL_DAYS") {
+            config.invitation_ttl_days = whole("PLACEMAT_INVITATION_TTL_DAYS", days)?;
+        }
+        if let Some(minutes) = var("PLACEMAT_SESSION_IDLE_MINUTES") {
+            config.session_idle_minutes = whole("PLACEMAT_SESSION_IDLE_MINUTES", minutes)?;
+        }
+        if let Some(hours) = var("PLACEMAT_SESSION_MAX_HOURS") {
+            config.session_max_hours = whole("PLACEMAT_SESSION_MAX_HOURS", hours)?;
+        }
         config.validate()?;
         Ok(config)
+    }
+
+    /// Whether people reach placemat over HTTPS, so that cookies must say `Secure`.
+    pub fn serves_https(&self) -> bool {
+        self.public_url.starts_with("https://")
     }
 
     /// Refuses settings that would make the service misbehave later (every token born
@@ -111,6 +156,14 @@ impl Config {
             return refuse(
                 "PLACEMAT_DATABASE_URL",
                 "must be sqlite://FILE or postgres://USER@HOST/DATABASE",
+            );
+        }
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://"))
+            || !url_has_rest(&self.public_url)
+        {
+            return refuse(
+                "PLACEMAT_PUBLIC_URL",
+                "must be http://HOST[:PORT] or https://HOST[:PORT]",
             );
         }
         if let Some(smtp) = &self.smtp_url {

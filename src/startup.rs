@@ -75,6 +75,7 @@ impl Application {
                 )
                 .route("/docs", web::get().to(redirect_to_docs))
                 .configure(api::routes)
+                .configure(crate::web::routes)
                 .default_service(web::to(api::fallback))
         })
         .workers(config.workers)

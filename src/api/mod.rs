@@ -73,6 +73,7 @@ route_table! {
     students::import,
     students::get,
     students::update,
+    students::resend_invitation,
     applications::get_mine,
     applications::put_mine,
     applications::list,

@@ -1,5 +1,6 @@
 use crate::api::extract::{double_option, JsonBody, Page, PageParams, QueryParams, RawBody};
 use crate::auth::{password, Caller};
+use crate::config::Config;
 use crate::db::lookup;
 use crate::db::models::{Program, Student, StudentChanges, User};
 use crate::db::schema::{programs, students, users};
@@ -9,6 +10,7 @@ use crate::domain::validate;
 use crate::domain::validate::{contains_pattern, LIKE_ESCAPE};
 use crate::domain::*;
 use crate::error::{ApiError, FieldError};
+use crate::services::invitations::{self, Purpose};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
@@ -299,6 +301,18 @@ fn insert_enrolments(conn: &mut DbConn, enrolments: &[Enrolment]) -> Result<(), 
     Ok(())
 }
 
+/// Students added without a password are invited to choose one.
+fn invite_without_password(
+    conn: &mut DbConn,
+    config: &Config,
+    enrolments: &[Enrolment],
+) -> Result<(), DomainError> {
+    for enrolment in enrolments.iter().filter(|e| e.generated_password.is_some()) {
+        invitations::send_link(conn, config, enrolment.user.id, Purpose::Invitation)?;
+    }
+    Ok(())
+}
+
 fn program_of(conn: &mut DbConn, reference: &str, field: &str) -> Result<Program, DomainError> {
     lookup::program_by_ref(conn, reference.trim())?
         .ok_or_else(|| DomainError::invalid(field, format!("unknown program `{reference}`")))
@@ -440,6 +454,7 @@ pub async fn create(
     let password_hash = password::bounded(move || password::hash(&password_text))
         .await?
         .map_err(ApiError::Internal)?;
+    let config = state.config.clone();
     let view = state
         .db
         .write(move |conn| {
@@ -453,6 +468,7 @@ pub async fn create(
                 return Err(conflict);
             }
             insert_enrolments(conn, std::slice::from_ref(&enrolment))?;
+            invite_without_password(conn, &config, std::slice::from_ref(&enrolment))?;
             let mut view = StudentView::new(enrolment.student, enrolment.program_code);
             view.initial_password = enrolment.generated_password;
             Ok(view)
@@ -679,6 +695,7 @@ pub async fn import(
     let hashes = password::bounded(move || hash_all(passwords))
         .await?
         .map_err(ApiError::Internal)?;
+    let config = state.config.clone();
     let result = state
         .db
         .write(move |conn| {
@@ -727,6 +744,7 @@ pub async fn import(
                 return Err(DomainError::invalid_fields(errors));
             }
             insert_enrolments(conn, &enrolments)?;
+            invite_without_password(conn, &config, &enrolments)?;
             let students = enrolments
                 .into_iter()
                 .map(|e| {
@@ -775,4 +793,33 @@ fn hash_all(
         }
         Ok(all)
     })
+}
+
+/// Sends the student a new invitation link to choose a password; earlier links keep working
+/// until used or expired.
+#[utoipa::path(post, path = "/api/v1/students/{id}/invitation", tag = "students",
+    params(("id" = StudentId, Path)),
+    responses((status = 202, description = "the invitation is in the outbox"),
+              (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem)))]
+pub async fn resend_invitation(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<StudentId>,
+) -> Result<HttpResponse, ApiError> {
+    caller.university_scope()?;
+    let id = id.into_inner();
+    let config = state.config.clone();
+    state
+        .db
+        .write(move |conn| {
+            let student = visible_student(conn, &caller, id)?;
+            let user: UserId = dispatch!(conn, |c| users::table
+                .filter(users::student_id.eq(student.id))
+                .select(users::id)
+                .first(c))?;
+            invitations::send_link(conn, &config, user, Purpose::Invitation)
+        })
+        .await?;
+    Ok(HttpResponse::Accepted().finish())
 }

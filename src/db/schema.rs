@@ -326,3 +326,36 @@ diesel::allow_columns_to_appear_in_same_group_by_clause!(
     placements::base_id,
     bases::host_university_id,
 );
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::sql_types::*;
+    web_sessions (id) {
+        id -> DbUuid,
+        user_id -> DbUuid,
+        session_hash -> Text,
+        csrf_token -> Text,
+        created_at -> Instant,
+        last_seen_at -> Instant,
+        revoked_at -> Nullable<Instant>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::sql_types::*;
+    password_links (id) {
+        id -> DbUuid,
+        user_id -> DbUuid,
+        token_hash -> Text,
+        purpose -> Text,
+        created_at -> Instant,
+        expires_at -> Instant,
+        used_at -> Nullable<Instant>,
+    }
+}
+
+diesel::joinable!(web_sessions -> users (user_id));
+diesel::joinable!(password_links -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(web_sessions, users);
+diesel::allow_tables_to_appear_in_same_query!(password_links, users);

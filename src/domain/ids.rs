@@ -81,4 +81,6 @@ typed_id!(
     DirectApplicationId,
     EmailId,
     EmailAttemptId,
+    SessionId,
+    PasswordLinkId,
 );

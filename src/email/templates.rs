@@ -1,11 +1,11 @@
-//! Email templates, one folder per email under `templates/emails/`, built into the binary.
+//! Email templates, one folder per email under `templates/emails/`, compiled into the binary
+//! by askama (the engine of the web pages too): a template that names a missing value does
+//! not compile. The `.html` parts escape every value; the `.txt` parts are plain text.
 
-use minijinja::Environment;
-use serde::Serialize;
-use std::sync::OnceLock;
+use askama::Template;
 
 /// What the placement confirmation tells the student.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ConfirmationFacts {
     pub student_name: String,
     pub cycle_name: String,
@@ -18,13 +18,6 @@ pub struct ConfirmationFacts {
     pub coordinator: String,
 }
 
-#[derive(Serialize)]
-struct WithSubject<'a> {
-    subject: &'a str,
-    #[serde(flatten)]
-    facts: &'a ConfirmationFacts,
-}
-
 /// An email ready for the outbox.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
@@ -33,51 +26,155 @@ pub struct Rendered {
     pub html: String,
 }
 
-fn environment() -> anyhow::Result<&'static Environment<'static>> {
-    static TEMPLATES: OnceLock<Result<Environment<'static>, String>> = OnceLock::new();
-    TEMPLATES
-        .get_or_init(|| load_templates().map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(|e| anyhow::anyhow!("email templates: {e}"))
+#[derive(Template)]
+#[template(path = "emails/placement_confirmed/subject.txt")]
+struct ConfirmationSubject<'a> {
+    base_name: &'a str,
 }
 
-fn load_templates() -> Result<Environment<'static>, minijinja::Error> {
-    let mut env = Environment::new();
-    env.add_template(
-        "placement_confirmed/subject.txt",
-        include_str!("../../templates/emails/placement_confirmed/subject.txt"),
-    )?;
-    env.add_template(
-        "placement_confirmed/body.txt",
-        include_str!("../../templates/emails/placement_confirmed/body.txt"),
-    )?;
-    env.add_template(
-        "placement_confirmed/body.html",
-        include_str!("../../templates/emails/placement_confirmed/body.html"),
-    )?;
-    Ok(env)
+#[derive(Template)]
+#[template(path = "emails/placement_confirmed/body.txt")]
+struct ConfirmationText<'a> {
+    student_name: &'a str,
+    cycle_name: &'a str,
+    base_name: &'a str,
+    organisation: &'a str,
+    city: &'a str,
+    starts_on: &'a str,
+    ends_on: &'a str,
+    coordinator: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/placement_confirmed/body.html")]
+struct ConfirmationHtml<'a> {
+    subject: &'a str,
+    student_name: &'a str,
+    cycle_name: &'a str,
+    base_name: &'a str,
+    organisation: &'a str,
+    city: &'a str,
+    starts_on: &'a str,
+    ends_on: &'a str,
+    coordinator: &'a str,
 }
 
 /// Renders the confirmation email; the HTML part escapes every value.
 pub fn placement_confirmed(facts: &ConfirmationFacts) -> anyhow::Result<Rendered> {
-    let env = environment()?;
-    let subject = env
-        .get_template("placement_confirmed/subject.txt")?
-        .render(facts)?
-        .trim()
-        .to_owned();
-    let context = WithSubject {
+    let subject = ConfirmationSubject {
+        base_name: &facts.base_name,
+    }
+    .render()?
+    .trim()
+    .to_owned();
+    let text = ConfirmationText {
+        student_name: &facts.student_name,
+        cycle_name: &facts.cycle_name,
+        base_name: &facts.base_name,
+        organisation: &facts.organisation,
+        city: &facts.city,
+        starts_on: &facts.starts_on,
+        ends_on: &facts.ends_on,
+        coordinator: &facts.coordinator,
+    }
+    .render()?;
+    let html = ConfirmationHtml {
         subject: &subject,
-        facts,
-    };
+        student_name: &facts.student_name,
+        cycle_name: &facts.cycle_name,
+        base_name: &facts.base_name,
+        organisation: &facts.organisation,
+        city: &facts.city,
+        starts_on: &facts.starts_on,
+        ends_on: &facts.ends_on,
+        coordinator: &facts.coordinator,
+    }
+    .render()?;
     Ok(Rendered {
-        text: env
-            .get_template("placement_confirmed/body.txt")?
-            .render(&context)?,
-        html: env
-            .get_template("placement_confirmed/body.html")?
-            .render(&context)?,
         subject,
+        text,
+        html,
+    })
+}
+
+/// What an invitation, or a password reset, tells its reader.
+#[derive(Debug, Clone)]
+pub struct InvitationFacts {
+    pub name: String,
+    pub email: String,
+    pub university: String,
+    /// The one-time link to the page where the password is chosen.
+    pub link: String,
+    pub expires_zh: String,
+    pub expires_en: String,
+    /// A reset of a known account rather than a first invitation.
+    pub purpose_is_reset: bool,
+}
+
+#[derive(Template)]
+#[template(path = "emails/invitation/subject.txt")]
+struct InvitationSubject {
+    purpose_is_reset: bool,
+}
+
+#[derive(Template)]
+#[template(path = "emails/invitation/body.txt")]
+struct InvitationText<'a> {
+    name: &'a str,
+    email: &'a str,
+    university: &'a str,
+    link: &'a str,
+    expires_zh: &'a str,
+    expires_en: &'a str,
+    purpose_is_reset: bool,
+}
+
+#[derive(Template)]
+#[template(path = "emails/invitation/body.html")]
+struct InvitationHtml<'a> {
+    subject: &'a str,
+    name: &'a str,
+    email: &'a str,
+    university: &'a str,
+    link: &'a str,
+    expires_zh: &'a str,
+    expires_en: &'a str,
+    purpose_is_reset: bool,
+}
+
+/// Renders an invitation or a password reset, in Chinese then English.
+pub fn invitation(facts: &InvitationFacts) -> anyhow::Result<Rendered> {
+    let subject = InvitationSubject {
+        purpose_is_reset: facts.purpose_is_reset,
+    }
+    .render()?
+    .trim()
+    .to_owned();
+    let text = InvitationText {
+        name: &facts.name,
+        email: &facts.email,
+        university: &facts.university,
+        link: &facts.link,
+        expires_zh: &facts.expires_zh,
+        expires_en: &facts.expires_en,
+        purpose_is_reset: facts.purpose_is_reset,
+    }
+    .render()?;
+    let html = InvitationHtml {
+        subject: &subject,
+        name: &facts.name,
+        email: &facts.email,
+        university: &facts.university,
+        link: &facts.link,
+        expires_zh: &facts.expires_zh,
+        expires_en: &facts.expires_en,
+        purpose_is_reset: facts.purpose_is_reset,
+    }
+    .render()?;
+    Ok(Rendered {
+        subject,
+        text,
+        html,
     })
 }
 
@@ -109,8 +206,27 @@ mod tests {
         assert!(email.text.contains("Dear 欧阳娜娜"));
         assert!(email.text.contains("2027-07-01 至 2027-08-31"));
         assert!(email.text.contains("Lingang <Lab> & Co"));
-        assert!(email.html.contains("Lingang &lt;Lab&gt; &amp; Co"));
+        assert!(email.html.contains("Lingang &#60;Lab&#62; &#38; Co"));
         assert!(!email.html.contains("<Lab>"));
         assert!(email.html.contains("上海临港集团"));
+    }
+
+    #[test]
+    fn the_invitation_carries_its_link_in_both_languages() {
+        let email = invitation(&InvitationFacts {
+            name: "<b>Wang</b>".into(),
+            email: "wang@uni.test".into(),
+            university: "Tongji".into(),
+            link: "http://127.0.0.1:8080/activate/abc".into(),
+            expires_zh: "12月11日 17:00".into(),
+            expires_en: "11 Dec 17:00".into(),
+            purpose_is_reset: false,
+        })
+        .expect("renders");
+        assert!(email.subject.contains("Welcome to placemat"));
+        assert!(email.text.contains("http://127.0.0.1:8080/activate/abc"));
+        assert!(email.text.contains("12月11日 17:00 前有效"));
+        assert!(email.text.contains("until 11 Dec 17:00"));
+        assert!(!email.html.contains("<b>Wang</b>"));
     }
 }

@@ -2,5 +2,6 @@
 
 pub mod auth;
 pub mod inputs;
+pub mod invitations;
 pub mod match_runs;
 pub mod placements;

@@ -414,3 +414,93 @@ async fn a_search_finds_percent_signs_and_underscores_literally() {
         assert_eq!(names, expected, "q={query}");
     }
 }
+
+/// The `.eml` files written so far that mention `text`.
+fn emails_mentioning(app: &TestApp, text: &str) -> usize {
+    std::fs::read_dir(&app.mail_dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|entry| {
+                    std::fs::read_to_string(entry.path())
+                        .map(|raw| raw.contains(text))
+                        .unwrap_or(false)
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_student_added_without_a_password_is_invited_and_the_officer_can_invite_again() {
+    let (app, worker) = spawn_app_delivering_on_demand(|_| {}).await;
+    let world = alliance(&app).await;
+    let created = app
+        .post(
+            "/api/v1/students",
+            &world.usst_officer,
+            json!({"student_number": "I-001", "name": "Invited One",
+                   "email": "invited.one@students.test", "program_code": "0854",
+                   "cohort_year": 2026}),
+        )
+        .await;
+    let student = expect_json(created, StatusCode::CREATED).await;
+    worker.run_pass().await.expect("a delivery pass");
+    assert_eq!(emails_mentioning(&app, "invited.one@students.test"), 1);
+
+    let imported = import(
+        &app,
+        &world.usst_officer,
+        "student_number,name,email,program_code,cohort_year,password\n\
+         I-002,Invited Two,invited.two@students.test,0854,2026,\n\
+         I-003,Chosen Three,chosen.three@students.test,0854,2026,a chosen password\n",
+    )
+    .await;
+    expect_json(imported, StatusCode::CREATED).await;
+    worker.run_pass().await.expect("a delivery pass");
+    assert_eq!(emails_mentioning(&app, "invited.two@students.test"), 1);
+
+    let path = format!("/api/v1/students/{}/invitation", id(&student));
+    let resent = app.post(&path, &world.usst_officer, json!({})).await;
+    assert_eq!(resent.status(), StatusCode::ACCEPTED);
+    let by_admin = app.post(&path, &app.admin, json!({})).await;
+    assert_eq!(by_admin.status(), StatusCode::ACCEPTED);
+    worker.run_pass().await.expect("a delivery pass");
+    assert_eq!(emails_mentioning(&app, "invited.one@students.test"), 3);
+    assert_eq!(
+        emails_mentioning(&app, "chosen.three@students.test"),
+        0,
+        "a student with a chosen password gets no invitation"
+    );
+}
+
+#[tokio::test]
+async fn only_the_students_university_and_the_alliance_may_resend_an_invitation() {
+    let app = spawn_app().await;
+    let world = alliance(&app).await;
+    let (student, student_token) = app
+        .create_student(&world.usst, "R-001", "Resend Me", "0854", None)
+        .await;
+    let path = format!("/api/v1/students/{}/invitation", id(&student));
+    let other_university = app.post(&path, &world.ujs_officer, json!({})).await;
+    expect_problem(other_university, StatusCode::NOT_FOUND).await;
+    let coordinator = app.post(&path, &world.coordinator, json!({})).await;
+    expect_problem(coordinator, StatusCode::FORBIDDEN).await;
+    let themselves = app.post(&path, &student_token, json!({})).await;
+    expect_problem(themselves, StatusCode::FORBIDDEN).await;
+    let anonymous = app
+        .request(Method::POST, &path, None)
+        .send()
+        .await
+        .expect("sent");
+    expect_problem(anonymous, StatusCode::UNAUTHORIZED).await;
+    let unknown = app
+        .post(
+            &format!("/api/v1/students/{}/invitation", uuid::Uuid::new_v4()),
+            &app.admin,
+            json!({}),
+        )
+        .await;
+    expect_problem(unknown, StatusCode::NOT_FOUND).await;
+    assert_eq!(emails_mentioning(&app, "r-001@students.test"), 0);
+}

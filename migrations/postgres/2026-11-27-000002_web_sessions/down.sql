@@ -1,0 +1,2 @@
+DROP TABLE password_links;
+DROP TABLE web_sessions;

@@ -1,0 +1,327 @@
+//! Every word of the pages in Chinese and English. The catalogue is a struct, so a word
+//! missing in one language is a compile error rather than a blank on the page.
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::HttpRequest;
+
+/// The two languages of the pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+pub const LANG_COOKIE: &str = "lang";
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// The value of `<html lang>`.
+    pub fn html_lang(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn text(self) -> &'static Text {
+        match self {
+            Lang::Zh => &ZH,
+            Lang::En => &EN,
+        }
+    }
+
+    fn parse(code: &str) -> Option<Lang> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "zh" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+}
+
+/// The language of a request, and whether `?lang=` asked to remember a new one.
+#[derive(Debug, Clone, Copy)]
+pub struct Choice {
+    pub lang: Lang,
+    pub remember: bool,
+}
+
+impl Choice {
+    /// `?lang=` first (remembered in the cookie), then the cookie, then the best match of
+    /// `Accept-Language`, else Chinese.
+    pub fn of(req: &HttpRequest) -> Choice {
+        let asked = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+            .unwrap_or_default()
+            .into_iter()
+            .find(|(key, _)| key == "lang")
+            .and_then(|(_, value)| Lang::parse(&value));
+        if let Some(lang) = asked {
+            return Choice {
+                lang,
+                remember: true,
+            };
+        }
+        let lang = req
+            .cookie(LANG_COOKIE)
+            .and_then(|cookie| Lang::parse(cookie.value()))
+            .or_else(|| {
+                req.headers()
+                    .get(actix_web::http::header::ACCEPT_LANGUAGE)
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(best_match)
+            })
+            .unwrap_or(Lang::Zh);
+        Choice {
+            lang,
+            remember: false,
+        }
+    }
+
+    /// The cookie that remembers the choice for a year.
+    pub fn cookie(self) -> Cookie<'static> {
+        Cookie::build(LANG_COOKIE, self.lang.code())
+            .path("/")
+            .same_site(SameSite::Lax)
+            .max_age(actix_web::cookie::time::Duration::days(365))
+            .finish()
+    }
+}
+
+/// The language of `Accept-Language` with the highest weight among those placemat speaks.
+pub fn best_match(header: &str) -> Option<Lang> {
+    header
+        .split(',')
+        .enumerate()
+        .filter_map(|(position, item)| {
+            let mut parts = item.split(';');
+            let tag = parts.next()?.trim();
+            let weight = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .map(|q| q.trim().parse::<f32>().unwrap_or(0.0))
+                .unwrap_or(1.0);
+            let primary = tag.split('-').next()?;
+            let lang = Lang::parse(primary)?;
+            (weight > 0.0).then_some((weight, position, lang))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
+        .map(|(_, _, lang)| lang)
+}
+
+/// The words of the pages in one language.
+pub struct Text {
+    pub product: &'static str,
+    pub tagline: &'static str,
+    pub skip_to_content: &'static str,
+    pub language: &'static str,
+    pub signed_in_as: &'static str,
+    pub sign_out: &'static str,
+    pub sign_in: &'static str,
+    pub sign_in_title: &'static str,
+    pub email: &'static str,
+    pub password: &'static str,
+    pub wrong_credentials: &'static str,
+    pub sign_in_busy: &'static str,
+    pub sign_in_locked: &'static str,
+    pub forgot_password: &'static str,
+    pub role_student: &'static str,
+    pub role_base: &'static str,
+    pub role_university: &'static str,
+    pub role_alliance: &'static str,
+    pub home_student: &'static str,
+    pub home_base: &'static str,
+    pub home_university: &'static str,
+    pub home_alliance: &'static str,
+    pub section_cycle: &'static str,
+    pub section_my_choices: &'static str,
+    pub section_bases: &'static str,
+    pub section_seats: &'static str,
+    pub section_applicants: &'static str,
+    pub section_offers: &'static str,
+    pub section_direct_applications: &'static str,
+    pub section_students: &'static str,
+    pub section_import_students: &'static str,
+    pub section_placements: &'static str,
+    pub section_statistics: &'static str,
+    pub section_cycles: &'static str,
+    pub section_match_runs: &'static str,
+    pub section_emails: &'static str,
+    pub not_yet: &'static str,
+    pub no_cycle: &'static str,
+    pub applications_window: &'static str,
+    pub forbidden_title: &'static str,
+    pub forbidden_text: &'static str,
+    pub go_home: &'static str,
+    pub not_found_title: &'static str,
+    pub not_found_text: &'static str,
+    pub csrf_title: &'static str,
+    pub csrf_text: &'static str,
+    pub error_title: &'static str,
+    pub error_text: &'static str,
+    pub forgot_title: &'static str,
+    pub forgot_intro: &'static str,
+    pub send_link: &'static str,
+    pub forgot_sent: &'static str,
+    pub activate_title: &'static str,
+    pub activate_intro: &'static str,
+    pub password_rules: &'static str,
+    pub confirm_password: &'static str,
+    pub set_password: &'static str,
+    pub passwords_differ: &'static str,
+    pub password_too_short: &'static str,
+    pub link_dead_title: &'static str,
+    pub link_dead_text: &'static str,
+    pub password_set: &'static str,
+    pub back_to_sign_in: &'static str,
+}
+
+pub static EN: Text = Text {
+    product: "placemat",
+    tagline: "Internship placements of the university alliance",
+    skip_to_content: "Skip to content",
+    language: "Language",
+    signed_in_as: "Signed in as",
+    sign_out: "Sign out",
+    sign_in: "Sign in",
+    sign_in_title: "Sign in to placemat",
+    email: "Email",
+    password: "Password",
+    wrong_credentials: "Wrong email or password.",
+    sign_in_busy: "Signing in is busy right now. Wait a moment and try again.",
+    sign_in_locked: "Too many failed sign-ins for this account or from this network. Try again in 15 minutes.",
+    forgot_password: "Forgot password?",
+    role_student: "Student",
+    role_base: "Base coordinator",
+    role_university: "University placement officer",
+    role_alliance: "Alliance admin",
+    home_student: "My internship",
+    home_base: "My base",
+    home_university: "My university",
+    home_alliance: "The alliance",
+    section_cycle: "Application window",
+    section_my_choices: "My choices",
+    section_bases: "Bases",
+    section_seats: "Seats",
+    section_applicants: "Applicants",
+    section_offers: "Offers",
+    section_direct_applications: "Direct applications",
+    section_students: "Students",
+    section_import_students: "Import students",
+    section_placements: "Placements",
+    section_statistics: "Statistics",
+    section_cycles: "Cycles",
+    section_match_runs: "Match runs",
+    section_emails: "Emails",
+    not_yet: "Not available on this page yet.",
+    no_cycle: "No placement cycle yet.",
+    applications_window: "Applications",
+    forbidden_title: "Not your page",
+    forbidden_text: "This page belongs to another role. Your own page is one click away.",
+    go_home: "Go to my page",
+    not_found_title: "Page not found",
+    not_found_text: "There is no page at this address.",
+    csrf_title: "The form has expired",
+    csrf_text: "Nothing was changed. Go back, reload the page and try again.",
+    error_title: "Something went wrong",
+    error_text: "Nothing was changed. Try again in a moment.",
+    forgot_title: "Forgot password?",
+    forgot_intro: "Enter the email you sign in with. We send a link to choose a new password.",
+    send_link: "Send the link",
+    forgot_sent: "If an account uses this email, a link to choose a new password is on its way. It works once.",
+    activate_title: "Choose your password",
+    activate_intro: "Choose the password you will sign in with.",
+    password_rules: "At least 8 characters. A few words you remember make a good password.",
+    confirm_password: "Confirm password",
+    set_password: "Set my password",
+    passwords_differ: "The two passwords differ.",
+    password_too_short: "The password needs at least 8 characters.",
+    link_dead_title: "This link no longer works",
+    link_dead_text: "It was used already or has expired. Ask for a new one below.",
+    password_set: "Your password is set. Sign in with it.",
+    back_to_sign_in: "Back to sign in",
+};
+
+pub static ZH: Text = Text {
+    product: "placemat",
+    tagline: "高校联盟研究生实习基地平台",
+    skip_to_content: "跳到正文",
+    language: "语言",
+    signed_in_as: "当前用户",
+    sign_out: "退出登录",
+    sign_in: "登录",
+    sign_in_title: "登录 placemat",
+    email: "邮箱",
+    password: "密码",
+    wrong_credentials: "邮箱或密码错误。",
+    sign_in_busy: "登录繁忙，请稍后再试。",
+    sign_in_locked: "此账号或此网络登录失败次数过多，请 15 分钟后再试。",
+    forgot_password: "忘记密码？",
+    role_student: "学生",
+    role_base: "基地负责人",
+    role_university: "学校实践管理老师",
+    role_alliance: "联盟管理员",
+    home_student: "我的实习",
+    home_base: "我的基地",
+    home_university: "我的学校",
+    home_alliance: "联盟",
+    section_cycle: "申请时间",
+    section_my_choices: "我的志愿",
+    section_bases: "实习基地",
+    section_seats: "名额",
+    section_applicants: "申请人",
+    section_offers: "录取",
+    section_direct_applications: "直接申请",
+    section_students: "学生",
+    section_import_students: "导入学生",
+    section_placements: "实习安排",
+    section_statistics: "统计",
+    section_cycles: "批次",
+    section_match_runs: "匹配",
+    section_emails: "邮件",
+    not_yet: "本页暂未提供此功能。",
+    no_cycle: "尚无实习批次。",
+    applications_window: "志愿填报",
+    forbidden_title: "无权访问此页",
+    forbidden_text: "此页面属于其他角色。点击下方链接前往您自己的页面。",
+    go_home: "前往我的页面",
+    not_found_title: "页面不存在",
+    not_found_text: "此地址没有页面。",
+    csrf_title: "表单已过期",
+    csrf_text: "未做任何更改。请返回、刷新页面后重试。",
+    error_title: "出错了",
+    error_text: "未做任何更改。请稍后重试。",
+    forgot_title: "忘记密码？",
+    forgot_intro: "请输入登录邮箱，我们会发送设置新密码的链接。",
+    send_link: "发送链接",
+    forgot_sent: "如果该邮箱已注册，设置新密码的链接已发出。链接仅可使用一次。",
+    activate_title: "设置密码",
+    activate_intro: "请设置您的登录密码。",
+    password_rules: "至少 8 个字符。几个好记的词组合起来就是好密码。",
+    confirm_password: "确认密码",
+    set_password: "设置密码",
+    passwords_differ: "两次输入的密码不一致。",
+    password_too_short: "密码至少需要 8 个字符。",
+    link_dead_title: "此链接已失效",
+    link_dead_text: "链接已使用或已过期。请在下方重新获取。",
+    password_set: "密码已设置，请用新密码登录。",
+    back_to_sign_in: "返回登录",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_heaviest_language_placemat_speaks() {
+        assert_eq!(best_match("en-GB,en;q=0.9,zh-CN;q=0.8"), Some(Lang::En));
+        assert_eq!(best_match("fr-FR,zh;q=0.5,en;q=0.4"), Some(Lang::Zh));
+        assert_eq!(best_match("zh-TW;q=0.2,en;q=0.7"), Some(Lang::En));
+        assert_eq!(best_match("fr,de;q=0.5"), None);
+        assert_eq!(best_match("en;q=0"), None);
+    }
+}

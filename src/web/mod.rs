@@ -1,0 +1,37 @@
+//! The web pages: server-rendered HTML from askama templates compiled into the binary, in
+//! Chinese and English, over server-side sessions. Pages call the same services as the
+//! API, never the API itself.
+
+pub mod assets;
+pub mod i18n;
+mod pages;
+pub mod session;
+pub mod time;
+
+use actix_web::web;
+
+/// Mounts every page and the static files.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(pages::root))
+        .service(
+            web::resource("/login")
+                .get(pages::login_form)
+                .post(pages::login),
+        )
+        .route("/logout", web::post().to(pages::logout))
+        .service(
+            web::resource("/forgot-password")
+                .get(pages::forgot_form)
+                .post(pages::forgot),
+        )
+        .service(
+            web::resource("/activate/{secret}")
+                .get(pages::activate_form)
+                .post(pages::activate),
+        )
+        .route("/student", web::get().to(pages::student_home))
+        .route("/base", web::get().to(pages::base_home))
+        .route("/university", web::get().to(pages::university_home))
+        .route("/alliance", web::get().to(pages::alliance_home))
+        .route("/static/{name}", web::get().to(assets::serve));
+}
