@@ -110,8 +110,11 @@ async fn start(adjust: impl FnOnce(&mut Config), on_demand: bool) -> (TestApp, O
     .expect("the alliance admin is created");
     let mut app = TestApp {
         address: format!("http://127.0.0.1:{port}"),
+        // Idle connections are let go before the server's keep-alive (5 s) would close
+        // them under a request.
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
             .build()
             .expect("an HTTP client"),
         db,

@@ -171,8 +171,22 @@ impl Browser {
     }
 
     /// The first match, waiting for a page still loading after a click.
+    /// Waits until the page marked before a click has been replaced and has loaded; a click
+    /// that leads nowhere is let go after a while.
+    pub async fn wait_for_next_page(&self) {
+        for _ in 0..300 {
+            let arrived = self
+                .script("return !window.placematLeaving && document.readyState === 'complete';")
+                .await;
+            if arrived.as_bool() == Some(true) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     async fn find(&self, xpath: &str, what: &str) -> Element<'_> {
-        for _ in 0..100 {
+        for _ in 0..300 {
             if let Some(found) = self.find_all(xpath).await.into_iter().next() {
                 return found;
             }
@@ -298,10 +312,25 @@ impl Drop for Browser {
 }
 
 impl Element<'_> {
+    /// Clicks, and when the element is a button or a link, waits for the page it leads to:
+    /// WebDriver may answer the click before the next page has arrived.
     pub async fn click(&self) {
+        let tag = self
+            .browser
+            .get(&format!("/element/{}/name", self.id))
+            .await;
+        let navigates = matches!(tag.as_str(), Some("button") | Some("a"));
+        if navigates {
+            self.browser
+                .script("window.placematLeaving = true; return null;")
+                .await;
+        }
         self.browser
             .post(&format!("/element/{}/click", self.id), json!({}))
             .await;
+        if navigates {
+            self.browser.wait_for_next_page().await;
+        }
     }
 
     pub async fn type_text(&self, text: &str) {
