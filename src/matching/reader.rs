@@ -81,13 +81,11 @@ impl InstanceLists {
     /// Checks that every id names exactly one entry, renumbers students and bases in entry
     /// order and builds the market.
     pub(crate) fn index(mut self) -> Result<IndexedMarket, InstanceError> {
-        for error in [
-            self.invalid_capacity.take(),
-            self.repeated_student.take(),
-            self.repeated_base.take(),
-        ]
-        .into_iter()
-        .flatten()
+        if let Some(error) = self
+            .invalid_capacity
+            .take()
+            .or_else(|| self.repeated_student.take())
+            .or_else(|| self.repeated_base.take())
         {
             return Err(error);
         }
