@@ -106,7 +106,9 @@ struct MatchResult<'r> {
 
 /// Reads the instance at `input`, matches it, and writes the result to `output` (standard
 /// output when `None`). A result file appears only complete: it is written beside
-/// `output` and renamed into place.
+/// `output` and renamed into place. It is not synced to disk: the result follows from the
+/// instance alone, so after a power loss it is made again by running the command again,
+/// and waiting for a national result to reach a busy disk would double the command's time.
 pub fn run_command(input: &Path, output: Option<&Path>) -> Result<CommandReport, CommandError> {
     let mut clock = StageClock::start();
     let json = fs::read_to_string(input).map_err(|source| CommandError::Read {
@@ -171,10 +173,7 @@ fn write_result(result: &MatchResult<'_>, output: Option<&Path>) -> io::Result<(
         let mut writer = BufWriter::with_capacity(WRITE_BUFFER, file);
         serde_json::to_writer(&mut writer, result)?;
         writer.write_all(b"\n")?;
-        writer
-            .into_inner()
-            .map_err(io::IntoInnerError::into_error)?
-            .sync_all()
+        writer.flush()
     });
     match written {
         Ok(()) => fs::rename(&partial, path),

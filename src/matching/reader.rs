@@ -81,13 +81,11 @@ impl InstanceLists {
     /// Checks that every id names exactly one entry, renumbers students and bases in entry
     /// order and builds the market.
     pub(crate) fn index(mut self) -> Result<IndexedMarket, InstanceError> {
-        for error in [
-            self.invalid_capacity.take(),
-            self.repeated_student.take(),
-            self.repeated_base.take(),
-        ]
-        .into_iter()
-        .flatten()
+        if let Some(error) = self
+            .invalid_capacity
+            .take()
+            .or_else(|| self.repeated_student.take())
+            .or_else(|| self.repeated_base.take())
         {
             return Err(error);
         }
@@ -407,16 +405,22 @@ impl<'de> Visitor<'de> for Entry<'_, '_, 'de> {
 }
 
 /// The fields of an entry read so far: a field given twice is malformed, as serde's derived
-/// readers have it.
+/// readers have it. Kept in place rather than in a `Vec`: a national instance has a
+/// million entries.
 #[derive(Default)]
-struct Fields(Vec<&'static str>);
+struct Fields {
+    /// A student entry has five fields, a base entry four.
+    names: [&'static str; 5],
+    count: usize,
+}
 
 impl Fields {
     fn first<E: de::Error>(&mut self, field: &'static str) -> Result<(), E> {
-        if self.0.contains(&field) {
+        if self.names[..self.count].contains(&field) {
             return Err(E::duplicate_field(field));
         }
-        self.0.push(field);
+        self.names[self.count] = field;
+        self.count += 1;
         Ok(())
     }
 }
