@@ -5,3 +5,4 @@ pub mod inputs;
 pub mod invitations;
 pub mod match_runs;
 pub mod placements;
+pub mod students;
