@@ -276,8 +276,7 @@ pub async fn create(
     caller: Caller,
     body: JsonBody<NewStudent>,
 ) -> Result<HttpResponse, ApiError> {
-    let record =
-        students_service::create(&state.db, &state.config, &caller, body.0.into()).await?;
+    let record = students_service::create(&state.db, &state.config, &caller, body.0.into()).await?;
     Ok(HttpResponse::Created().json(StudentView::from(record)))
 }
 

@@ -111,7 +111,13 @@ pub async fn create(
             return Err(DomainError::invalid("university_id", "no such university"));
         }
         let program = program_of(conn, &request.program_code, "program_code")?;
-        let enrolment = enrol(request, university_id, &program, Some(password_hash), generated);
+        let enrolment = enrol(
+            request,
+            university_id,
+            &program,
+            Some(password_hash),
+            generated,
+        );
         let problems = clashes(conn, &enrolment.student, None)?;
         if let Some(conflict) = clash_conflict(&problems) {
             return Err(conflict);
@@ -292,10 +298,7 @@ pub async fn import(
         }
         insert_enrolments(conn, &enrolments)?;
         invite_without_password(conn, &config, &enrolments)?;
-        Ok(enrolments
-            .into_iter()
-            .map(Enrolment::into_record)
-            .collect())
+        Ok(enrolments.into_iter().map(Enrolment::into_record).collect())
     })
     .await
 }
