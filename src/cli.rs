@@ -218,7 +218,7 @@ pub fn create_user(
         let user = User {
             id: UserId::generate(),
             email: email.clone(),
-            password_hash: hash,
+            password_hash: Some(hash),
             role: role.as_str().to_owned(),
             university_id,
             base_id,

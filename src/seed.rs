@@ -219,7 +219,7 @@ fn load(conn: &mut DbConn, hash: &str) -> anyhow::Result<()> {
         users_rows.push(User {
             id: UserId::generate(),
             email,
-            password_hash: hash.to_owned(),
+            password_hash: Some(hash.to_owned()),
             role: Role::Student.as_str().into(),
             university_id: Some(university.id),
             base_id: None,
@@ -264,7 +264,7 @@ fn load(conn: &mut DbConn, hash: &str) -> anyhow::Result<()> {
         users_rows.push(User {
             id: UserId::generate(),
             email,
-            password_hash: hash.to_owned(),
+            password_hash: Some(hash.to_owned()),
             role: role.as_str().into(),
             university_id,
             base_id,

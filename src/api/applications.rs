@@ -1,18 +1,18 @@
 use crate::api::extract::{JsonBody, Page, PageParams, QueryParams};
 use crate::auth::Caller;
 use crate::db::lookup;
-use crate::db::models::{ApplicationRow, Cycle, PreferenceRow, RankingRow, Student};
+use crate::db::models::{ApplicationRow, PreferenceRow};
 use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::dispatch;
 use crate::domain::*;
-use crate::error::{ApiError, FieldError};
-use crate::services::inputs;
+use crate::error::ApiError;
+use crate::services::applications::{self as applications_service, Submitted};
 use crate::state::AppState;
 use actix_web::web;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
@@ -65,94 +65,6 @@ pub struct RankingView {
     pub cycle_id: CycleId,
     pub base_id: BaseId,
     pub student_ids: Vec<StudentId>,
-}
-
-/// Checks a student's list against the cycle: the window, the limit, and each base.
-fn check_preferences(
-    conn: &mut DbConn,
-    cycle: &Cycle,
-    student: &Student,
-    list: &[BaseId],
-) -> Result<(), DomainError> {
-    let now = Timestamp::now();
-    if cycle.published_run_id.is_some() {
-        return Err(DomainError::invalid(
-            "cycle",
-            "the cycle's match is published; apply directly to a base with free seats",
-        ));
-    }
-    if now < cycle.applications_open_at {
-        return Err(DomainError::invalid(
-            "cycle",
-            format!("applications open at {}", cycle.applications_open_at),
-        ));
-    }
-    if now >= cycle.applications_close_at {
-        return Err(DomainError::invalid(
-            "cycle",
-            format!("applications closed at {}", cycle.applications_close_at),
-        ));
-    }
-    if list.len() > cycle.max_preferences as usize {
-        return Err(DomainError::invalid(
-            "preferences",
-            format!(
-                "lists {} bases; this cycle allows at most {}",
-                list.len(),
-                cycle.max_preferences
-            ),
-        ));
-    }
-    let rows: Vec<(BaseId, bool, Option<i32>)> = dispatch!(conn, |c| bases::table
-        .left_join(
-            cycle_seats::table.on(cycle_seats::base_id
-                .eq(bases::id)
-                .and(cycle_seats::cycle_id.eq(cycle.id))),
-        )
-        .filter(bases::id.eq_any(list))
-        .select((bases::id, bases::active, cycle_seats::seats.nullable()))
-        .load(c))?;
-    let accepting: HashSet<BaseId> = dispatch!(conn, |c| base_programs::table
-        .filter(base_programs::base_id.eq_any(list))
-        .filter(base_programs::program_id.eq(student.program_id))
-        .select(base_programs::base_id)
-        .load::<BaseId>(c))?
-    .into_iter()
-    .collect();
-    let known: HashMap<BaseId, (bool, Option<i32>)> = rows
-        .into_iter()
-        .map(|(id, active, seats)| (id, (active, seats)))
-        .collect();
-    let mut seen = HashSet::new();
-    let mut errors = Vec::new();
-    for (index, base) in list.iter().enumerate() {
-        let field = format!("preferences[{index}]");
-        let problem = match known.get(base) {
-            _ if !seen.insert(*base) => Some("lists this base twice".to_owned()),
-            None => Some("no such base".to_owned()),
-            Some((false, _)) => Some("the base is not taking interns (inactive)".to_owned()),
-            Some((true, None | Some(0))) => Some("the base has no seats in this cycle".to_owned()),
-            Some(_) if !accepting.contains(base) => {
-                Some("the base does not accept the student's program".to_owned())
-            }
-            Some(_) => None,
-        };
-        if let Some(message) = problem {
-            errors.push(FieldError::new(field, message));
-        }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(DomainError::invalid_fields(errors))
-    }
-}
-
-fn own_student(conn: &mut DbConn, caller: &Caller) -> Result<Student, DomainError> {
-    let id = caller
-        .student_id
-        .ok_or_else(|| DomainError::Forbidden("only students apply".into()))?;
-    lookup::student(conn, id)
 }
 
 fn load_own(
@@ -300,45 +212,14 @@ pub async fn put_mine(
     id: web::Path<CycleId>,
     body: JsonBody<ApplicationRequest>,
 ) -> Result<web::Json<ApplicationView>, ApiError> {
-    caller.require_role(&[Role::Student])?;
     let cycle_id = id.into_inner();
-    let list = body.0.preferences;
-    // The checks read on a reader connection, so that the single writer of SQLite is held
-    // only for the writes themselves: deadline bursts queue on it.
-    let checked = list.clone();
-    let (student, program_code) = state
-        .db
-        .read(move |conn| {
-            let cycle = lookup::cycle(conn, cycle_id)?;
-            let student = own_student(conn, &caller)?;
-            check_preferences(conn, &cycle, &student, &checked)?;
-            let program_code: String = dispatch!(conn, |c| programs::table
-                .find(student.program_id)
-                .select(programs::code)
-                .first(c))?;
-            Ok((student, program_code))
-        })
-        .await?;
+    let Submitted {
+        application,
+        student,
+        program_code,
+        preferences,
+    } = applications_service::submit(&state.db, &caller, cycle_id, body.0.preferences).await?;
     let student_id = student.id;
-    let stored = list.clone();
-    let application = state
-        .db
-        .write(move |conn| {
-            let published: Option<MatchRunId> = dispatch!(conn, |c| cycles::table
-                .find(cycle_id)
-                .select(cycles::published_run_id)
-                .first(c))?;
-            if published.is_some() {
-                return Err(DomainError::invalid(
-                    "cycle",
-                    "the cycle's match is published; apply directly to a base with free seats",
-                ));
-            }
-            let application = store_list(conn, cycle_id, student_id, &stored)?;
-            inputs::touch(conn, cycle_id)?;
-            Ok(application)
-        })
-        .await?;
     Ok(web::Json(ApplicationView {
         id: application.id,
         cycle_id,
@@ -348,75 +229,11 @@ pub async fn put_mine(
         university_id: student.university_id,
         program_code,
         score: student.score,
-        preferences: list,
+        preferences,
         choice_rank_of_base: None,
         submitted_at: application.submitted_at,
         updated_at: application.updated_at,
     }))
-}
-
-/// Replaces the student's list in the cycle, creating its application the first time.
-fn store_list(
-    conn: &mut DbConn,
-    cycle_id: CycleId,
-    student_id: StudentId,
-    list: &[BaseId],
-) -> Result<ApplicationRow, DomainError> {
-    let now = Timestamp::now();
-    let existing: Option<ApplicationRow> = dispatch!(conn, |c| applications::table
-        .filter(applications::cycle_id.eq(cycle_id))
-        .filter(applications::student_id.eq(student_id))
-        .select(ApplicationRow::as_select())
-        .first(c)
-        .optional())?;
-    let application = match existing {
-        Some(current) => {
-            let id = current.id;
-            dispatch!(conn, |c| {
-                diesel::update(applications::table.find(id))
-                    .set(applications::updated_at.eq(now))
-                    .execute(c)?;
-                diesel::delete(
-                    application_preferences::table
-                        .filter(application_preferences::application_id.eq(id)),
-                )
-                .execute(c)
-            })?;
-            ApplicationRow {
-                updated_at: now,
-                ..current
-            }
-        }
-        None => {
-            let row = ApplicationRow {
-                id: ApplicationId::generate(),
-                cycle_id,
-                student_id,
-                submitted_at: now,
-                updated_at: now,
-            };
-            dispatch!(conn, |c| diesel::insert_into(applications::table)
-                .values(&row)
-                .execute(c))?;
-            row
-        }
-    };
-    let application_id = application.id;
-    let rows: Vec<PreferenceRow> = list
-        .iter()
-        .enumerate()
-        .map(|(index, &base_id)| PreferenceRow {
-            application_id,
-            position: index as i32 + 1,
-            base_id,
-        })
-        .collect();
-    dispatch!(conn, |c| diesel::insert_into(
-        application_preferences::table
-    )
-    .values(&rows)
-    .execute(c))?;
-    Ok(application)
 }
 
 /// The caller's application in a cycle.
@@ -516,76 +333,19 @@ pub async fn put_ranking(
     body: JsonBody<RankingRequest>,
 ) -> Result<web::Json<RankingView>, ApiError> {
     let (cycle_id, base_id) = path.into_inner();
-    caller.require_base(base_id)?;
-    let order = body.0.student_ids;
-    let view = state
-        .db
-        .write(move |conn| {
-            let cycle = lookup::cycle(conn, cycle_id)?;
-            lookup::base(conn, base_id)?;
-            if cycle.published_run_id.is_some() {
-                return Err(DomainError::Conflict(
-                    Conflict::CyclePublished,
-                    "the cycle's match is published; rankings no longer change it".into(),
-                ));
-            }
-            let applicants: HashSet<StudentId> =
-                dispatch!(conn, |c| application_preferences::table
-                    .inner_join(applications::table)
-                    .filter(applications::cycle_id.eq(cycle_id))
-                    .filter(application_preferences::base_id.eq(base_id))
-                    .select(applications::student_id)
-                    .load::<StudentId>(c))?
-                .into_iter()
-                .collect();
-            let mut seen = HashSet::new();
-            let mut errors = Vec::new();
-            for (index, student) in order.iter().enumerate() {
-                if !seen.insert(*student) {
-                    errors.push(FieldError::new(
-                        format!("student_ids[{index}]"),
-                        "is listed twice",
-                    ));
-                } else if !applicants.contains(student) {
-                    errors.push(FieldError::new(
-                        format!("student_ids[{index}]"),
-                        "has not applied to this base",
-                    ));
-                }
-            }
-            if !errors.is_empty() {
-                return Err(DomainError::invalid_fields(errors));
-            }
-            let rows: Vec<RankingRow> = order
-                .iter()
-                .enumerate()
-                .map(|(index, &student_id)| RankingRow {
-                    cycle_id,
-                    base_id,
-                    student_id,
-                    position: index as i32 + 1,
-                })
-                .collect();
-            dispatch!(conn, |c| diesel::delete(
-                base_rankings::table
-                    .filter(base_rankings::cycle_id.eq(cycle_id))
-                    .filter(base_rankings::base_id.eq(base_id))
-            )
-            .execute(c))?;
-            for chunk in rows.chunks(1000) {
-                dispatch!(conn, |c| diesel::insert_into(base_rankings::table)
-                    .values(chunk)
-                    .execute(c))?;
-            }
-            inputs::touch(conn, cycle_id)?;
-            Ok(RankingView {
-                cycle_id,
-                base_id,
-                student_ids: order,
-            })
-        })
-        .await?;
-    Ok(web::Json(view))
+    let student_ids = applications_service::save_ranking(
+        &state.db,
+        &caller,
+        cycle_id,
+        base_id,
+        body.0.student_ids,
+    )
+    .await?;
+    Ok(web::Json(RankingView {
+        cycle_id,
+        base_id,
+        student_ids,
+    }))
 }
 
 /// A base's current ranking of its applicants.

@@ -320,48 +320,10 @@ pub async fn put_seats(
     body: JsonBody<SeatsRequest>,
 ) -> Result<web::Json<SeatsView>, ApiError> {
     let (cycle_id, base_id) = path.into_inner();
-    caller.require_base(base_id)?;
-    let seats = body.0.seats;
+    crate::services::seats::set(&state.db, &caller, cycle_id, base_id, body.0.seats).await?;
     let view = state
         .db
-        .write(move |conn| {
-            lookup::cycle(conn, cycle_id)?;
-            lookup::base(conn, base_id)?;
-            let now = Timestamp::now();
-            let existing: Option<CycleSeats> = dispatch!(conn, |c| cycle_seats::table
-                .find((cycle_id, base_id))
-                .select(CycleSeats::as_select())
-                .first(c)
-                .optional())?;
-            match existing {
-                Some(current) if seats < current.taken => {
-                    return Err(DomainError::Conflict(
-                        Conflict::SeatsBelowTaken,
-                        format!(
-                    "the base holds {} live placements in this cycle; seats cannot go below that",
-                    current.taken
-                ),
-                    ))
-                }
-                Some(_) => dispatch!(conn, |c| diesel::update(
-                    cycle_seats::table.find((cycle_id, base_id))
-                )
-                .set((
-                    cycle_seats::seats.eq(seats),
-                    cycle_seats::updated_at.eq(now)
-                ))
-                .execute(c))?,
-                None => dispatch!(conn, |c| diesel::insert_into(cycle_seats::table)
-                    .values(&CycleSeats {
-                        cycle_id,
-                        base_id,
-                        seats,
-                        taken: 0,
-                        updated_at: now,
-                    })
-                    .execute(c))?,
-            };
-            crate::services::inputs::touch(conn, cycle_id)?;
+        .read(move |conn| {
             let mut views = load_seats(conn, cycle_id, Some(base_id), None, 1, 0)?.0;
             views.pop().ok_or_else(|| DomainError::not_found("seats"))
         })

@@ -1,21 +1,21 @@
 use crate::api::extract::{double_option, JsonBody, Page, PageParams, QueryParams, RawBody};
-use crate::auth::{password, Caller};
-use crate::config::Config;
+use crate::auth::Caller;
 use crate::db::lookup;
-use crate::db::models::{Program, Student, StudentChanges, User};
+use crate::db::models::Student;
 use crate::db::schema::{programs, students, users};
-use crate::db::DbConn;
 use crate::dispatch;
 use crate::domain::validate;
 use crate::domain::validate::{contains_pattern, LIKE_ESCAPE};
 use crate::domain::*;
 use crate::error::{ApiError, FieldError};
 use crate::services::invitations::{self, Purpose};
+use crate::services::students::{
+    self as students_service, ImportFile, StudentEdit, StudentRecord, MAX_IMPORT_ROWS,
+};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
@@ -131,215 +131,45 @@ pub struct StudentFilters {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportResult {
     pub created: usize,
-    /// The students created, with generated passwords where the file gave none.
+    /// The students created. Those without a password in the file have none yet: each is
+    /// sent an invitation to choose one.
     pub students: Vec<StudentView>,
 }
 
-/// A student ready to insert, with its login.
-struct Enrolment {
-    student: Student,
-    user: User,
-    program_code: String,
-    generated_password: Option<String>,
-}
-
-/// Decides the university a new student belongs to, within the caller's scope.
-fn university_for(
-    caller: &Caller,
-    requested: Option<UniversityId>,
-) -> Result<UniversityId, UniversityRefusal> {
-    match (caller.university_scope(), requested) {
-        (Ok(None), Some(id)) => Ok(id),
-        (Ok(None), None) => Err(UniversityRefusal::Required),
-        (Ok(Some(own)), Some(id)) if id != own => Err(UniversityRefusal::OwnOnly),
-        (Ok(Some(own)), _) => Ok(own),
-        (Err(_), _) => Err(UniversityRefusal::NotAllowed),
+impl From<StudentRecord> for StudentView {
+    fn from(record: StudentRecord) -> Self {
+        let mut view = StudentView::new(record.student, record.program_code);
+        view.initial_password = record.initial_password;
+        view
     }
 }
 
-/// Why a new student cannot join the university asked for.
-enum UniversityRefusal {
-    Required,
-    OwnOnly,
-    NotAllowed,
-}
-
-impl UniversityRefusal {
-    fn field_error(&self) -> FieldError {
-        let message = match self {
-            UniversityRefusal::Required => "is required",
-            UniversityRefusal::OwnOnly => {
-                "a university admin adds students to its own university only"
-            }
-            UniversityRefusal::NotAllowed => "not allowed",
-        };
-        FieldError::new("university_id", message)
-    }
-
-    fn into_error(self) -> ApiError {
-        match self {
-            UniversityRefusal::Required => ApiError::invalid_fields(vec![self.field_error()]),
-            _ => ApiError::Forbidden(self.field_error().message),
-        }
-    }
-}
-
-/// Builds the rows for one new student; `password_hash` is precomputed by the caller so
-/// that bulk imports can hash on every core.
-fn enrol(
-    request: NewStudent,
-    university_id: UniversityId,
-    program: &Program,
-    password_hash: String,
-    generated_password: Option<String>,
-) -> Enrolment {
-    let now = Timestamp::now();
-    let id = StudentId::generate();
-    let email = validate::normalise_email(&request.email);
-    Enrolment {
-        student: Student {
-            id,
-            university_id,
-            student_number: request.student_number.trim().to_owned(),
-            name: request.name.trim().to_owned(),
-            email: email.clone(),
-            program_id: program.id,
+impl From<NewStudent> for students_service::NewStudent {
+    fn from(request: NewStudent) -> Self {
+        Self {
+            university_id: request.university_id,
+            student_number: request.student_number,
+            name: request.name,
+            email: request.email,
+            program_code: request.program_code,
             cohort_year: request.cohort_year,
             score: request.score,
-            created_at: now,
-            updated_at: now,
-        },
-        user: User {
-            id: UserId::generate(),
-            email,
-            password_hash,
-            role: Role::Student.as_str().to_owned(),
-            university_id: Some(university_id),
-            base_id: None,
-            student_id: Some(id),
-            created_at: now,
-        },
-        program_code: program.code.clone(),
-        generated_password,
-    }
-}
-
-/// The password to set and, when generated, the text to hand back once.
-fn choose_password(given: Option<&str>) -> (String, Option<String>) {
-    match given {
-        Some(text) => (text.to_owned(), None),
-        None => {
-            let generated = password::generate();
-            (generated.clone(), Some(generated))
+            password: request.password,
         }
     }
 }
 
-/// Problems that only the database can reveal: taken emails and student numbers.
-fn clashes(
-    conn: &mut DbConn,
-    student: &Student,
-    except: Option<StudentId>,
-) -> Result<Vec<(Conflict, FieldError)>, DomainError> {
-    let mut errors = Vec::new();
-    let email_owner: Option<UserId> = dispatch!(conn, |c| users::table
-        .filter(users::email.eq(&student.email))
-        .filter(
-            users::student_id
-                .is_null()
-                .or(users::student_id.ne(except.unwrap_or(StudentId(uuid::Uuid::nil()))))
-        )
-        .select(users::id)
-        .first(c)
-        .optional())?;
-    if email_owner.is_some() {
-        errors.push((
-            Conflict::EmailTaken,
-            FieldError::new("email", "is already used by another account"),
-        ));
+impl From<StudentPatch> for StudentEdit {
+    fn from(patch: StudentPatch) -> Self {
+        Self {
+            student_number: patch.student_number,
+            name: patch.name,
+            email: patch.email,
+            program_code: patch.program_code,
+            cohort_year: patch.cohort_year,
+            score: patch.score,
+        }
     }
-    let number_owner: Option<StudentId> = dispatch!(conn, |c| students::table
-        .filter(students::university_id.eq(student.university_id))
-        .filter(students::student_number.eq(&student.student_number))
-        .select(students::id)
-        .first(c)
-        .optional())?;
-    if number_owner.is_some() && number_owner != except {
-        errors.push((
-            Conflict::StudentNumberTaken,
-            FieldError::new("student_number", "is already used at this university"),
-        ));
-    }
-    Ok(errors)
-}
-
-/// The conflict a single student's clashes answer: the kind of the first, with every
-/// clash in the detail.
-fn clash_conflict(problems: &[(Conflict, FieldError)]) -> Option<DomainError> {
-    let (kind, _) = problems.first()?;
-    let detail = problems
-        .iter()
-        .map(|(_, p)| format!("{} {}", p.field, p.message))
-        .collect::<Vec<_>>()
-        .join("; ");
-    Some(DomainError::Conflict(*kind, detail))
-}
-
-fn insert_enrolments(conn: &mut DbConn, enrolments: &[Enrolment]) -> Result<(), DomainError> {
-    for chunk in enrolments.chunks(500) {
-        let students_rows: Vec<&Student> = chunk.iter().map(|e| &e.student).collect();
-        let user_rows: Vec<&User> = chunk.iter().map(|e| &e.user).collect();
-        dispatch!(conn, |c| {
-            diesel::insert_into(students::table)
-                .values(students_rows)
-                .execute(c)?;
-            diesel::insert_into(users::table)
-                .values(user_rows)
-                .execute(c)
-        })?;
-    }
-    Ok(())
-}
-
-/// Students added without a password are invited to choose one.
-fn invite_without_password(
-    conn: &mut DbConn,
-    config: &Config,
-    enrolments: &[Enrolment],
-) -> Result<(), DomainError> {
-    for enrolment in enrolments.iter().filter(|e| e.generated_password.is_some()) {
-        invitations::send_link(conn, config, enrolment.user.id, Purpose::Invitation)?;
-    }
-    Ok(())
-}
-
-fn program_of(conn: &mut DbConn, reference: &str, field: &str) -> Result<Program, DomainError> {
-    lookup::program_by_ref(conn, reference.trim())?
-        .ok_or_else(|| DomainError::invalid(field, format!("unknown program `{reference}`")))
-}
-
-/// Loads a student the caller may see: a university admin only its own students, a student
-/// only itself; anyone else is told it does not exist.
-fn visible_student(
-    conn: &mut DbConn,
-    caller: &Caller,
-    id: StudentId,
-) -> Result<Student, DomainError> {
-    let student = lookup::student(conn, id)?;
-    let visible = caller.manages_university(student.university_id) || caller.student_id == Some(id);
-    if visible {
-        Ok(student)
-    } else {
-        Err(DomainError::not_found("student"))
-    }
-}
-
-fn view_of(conn: &mut DbConn, student: Student) -> Result<StudentView, DomainError> {
-    let code: String = dispatch!(conn, |c| programs::table
-        .find(student.program_id)
-        .select(programs::code)
-        .first(c))?;
-    Ok(StudentView::new(student, code))
 }
 
 /// Students, scoped: a university admin sees its own university only.
@@ -430,11 +260,11 @@ pub async fn get(
     let view = state
         .db
         .read(move |conn| {
-            let student = visible_student(conn, &caller, id)?;
-            view_of(conn, student)
+            let student = students_service::visible_student(conn, &caller, id)?;
+            students_service::record_of(conn, student)
         })
         .await?;
-    Ok(web::Json(view))
+    Ok(web::Json(view.into()))
 }
 
 /// Adds a student and its login.
@@ -446,35 +276,8 @@ pub async fn create(
     caller: Caller,
     body: JsonBody<NewStudent>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.university_scope()?;
-    let request = body.0;
-    let university_id =
-        university_for(&caller, request.university_id).map_err(UniversityRefusal::into_error)?;
-    let (password_text, generated) = choose_password(request.password.as_deref());
-    let password_hash = password::bounded(move || password::hash(&password_text))
-        .await?
-        .map_err(ApiError::Internal)?;
-    let config = state.config.clone();
-    let view = state
-        .db
-        .write(move |conn| {
-            if lookup::university(conn, university_id)?.is_none() {
-                return Err(DomainError::invalid("university_id", "no such university"));
-            }
-            let program = program_of(conn, &request.program_code, "program_code")?;
-            let enrolment = enrol(request, university_id, &program, password_hash, generated);
-            let problems = clashes(conn, &enrolment.student, None)?;
-            if let Some(conflict) = clash_conflict(&problems) {
-                return Err(conflict);
-            }
-            insert_enrolments(conn, std::slice::from_ref(&enrolment))?;
-            invite_without_password(conn, &config, std::slice::from_ref(&enrolment))?;
-            let mut view = StudentView::new(enrolment.student, enrolment.program_code);
-            view.initial_password = enrolment.generated_password;
-            Ok(view)
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(view))
+    let record = students_service::create(&state.db, &state.config, &caller, body.0.into()).await?;
+    Ok(HttpResponse::Created().json(StudentView::from(record)))
 }
 
 /// Changes a student.
@@ -489,52 +292,9 @@ pub async fn update(
     id: web::Path<StudentId>,
     body: JsonBody<StudentPatch>,
 ) -> Result<web::Json<StudentView>, ApiError> {
-    caller.university_scope()?;
-    let id = id.into_inner();
-    let patch = body.0;
-    let view = state
-        .db
-        .write(move |conn| {
-            let mut student = visible_student(conn, &caller, id)?;
-            let program_id = match &patch.program_code {
-                Some(reference) => Some(program_of(conn, reference, "program_code")?.id),
-                None => None,
-            };
-            if let Some(number) = &patch.student_number {
-                student.student_number = number.trim().to_owned();
-            }
-            if let Some(email) = &patch.email {
-                student.email = validate::normalise_email(email);
-            }
-            let problems = clashes(conn, &student, Some(id))?;
-            if let Some(conflict) = clash_conflict(&problems) {
-                return Err(conflict);
-            }
-            let changes = StudentChanges {
-                student_number: patch.student_number.map(|_| student.student_number.clone()),
-                name: patch.name.map(|v| v.trim().to_owned()),
-                email: patch.email.map(|_| student.email.clone()),
-                program_id,
-                cohort_year: patch.cohort_year,
-                score: patch.score,
-                updated_at: Some(Timestamp::now()),
-            };
-            dispatch!(conn, |c| {
-                diesel::update(students::table.find(id))
-                    .set(&changes)
-                    .execute(c)?;
-                if let Some(email) = &changes.email {
-                    diesel::update(users::table.filter(users::student_id.eq(id)))
-                        .set(users::email.eq(email))
-                        .execute(c)?;
-                }
-                Ok::<(), diesel::result::Error>(())
-            })?;
-            let student = lookup::student(conn, id)?;
-            view_of(conn, student)
-        })
-        .await?;
-    Ok(web::Json(view))
+    let record =
+        students_service::update(&state.db, &caller, id.into_inner(), body.0.into()).await?;
+    Ok(web::Json(record.into()))
 }
 
 /// The columns of an import file.
@@ -635,6 +395,9 @@ pub async fn import(
     let mut requests = Vec::new();
     let mut errors = Vec::new();
     for record in reader.deserialize::<ImportRow>() {
+        if requests.len() + errors.len() > MAX_IMPORT_ROWS {
+            break;
+        }
         match record {
             Ok(row) => {
                 let line = requests.len() as u64 + errors.len() as u64 + 2;
@@ -652,147 +415,19 @@ pub async fn import(
             }
         }
     }
-    let mut errors: Vec<FieldError> = errors.into_iter().flatten().collect();
-    if requests.is_empty() && errors.is_empty() {
-        return Err(ApiError::invalid("body", "the file has no rows"));
-    }
-    let mut rows = Vec::with_capacity(requests.len());
-    let mut seen_emails = HashSet::new();
-    let mut seen_numbers = HashSet::new();
-    for (line, request) in requests {
-        match university_for(&caller, request.university_id) {
-            Ok(university) => {
-                if !seen_emails.insert(validate::normalise_email(&request.email)) {
-                    errors.push(FieldError::new(
-                        format!("row {line}: email"),
-                        "appears twice in the file",
-                    ));
-                }
-                if !seen_numbers.insert((university, request.student_number.clone())) {
-                    errors.push(FieldError::new(
-                        format!("row {line}: student_number"),
-                        "appears twice in the file",
-                    ));
-                }
-                rows.push((line, university, request));
-            }
-            Err(refusal) => {
-                let e = refusal.field_error();
-                errors.push(FieldError::new(
-                    format!("row {line}: {}", e.field),
-                    e.message,
-                ))
-            }
-        }
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::invalid_fields(errors));
-    }
-    let passwords: Vec<(String, Option<String>)> = rows
-        .iter()
-        .map(|(_, _, r)| choose_password(r.password.as_deref()))
-        .collect();
-    let hashes = password::bounded(move || hash_all(passwords))
-        .await?
-        .map_err(ApiError::Internal)?;
-    let config = state.config.clone();
-    let result = state
-        .db
-        .write(move |conn| {
-            let mut programs_by_code: HashMap<String, Option<Program>> = HashMap::new();
-            let mut universities: HashMap<UniversityId, bool> = HashMap::new();
-            let mut errors = Vec::new();
-            let mut enrolments = Vec::with_capacity(rows.len());
-            for ((line, university, request), (hash, generated)) in rows.into_iter().zip(hashes) {
-                let known_university = match universities.get(&university) {
-                    Some(known) => *known,
-                    None => {
-                        let known = lookup::university(conn, university)?.is_some();
-                        universities.insert(university, known);
-                        known
-                    }
-                };
-                if !known_university {
-                    errors.push(FieldError::new(
-                        format!("row {line}: university_id"),
-                        "no such university",
-                    ));
-                    continue;
-                }
-                let code = request.program_code.clone();
-                if !programs_by_code.contains_key(&code) {
-                    let found = lookup::program_by_ref(conn, &code)?;
-                    programs_by_code.insert(code.clone(), found);
-                }
-                let Some(Some(program)) = programs_by_code.get(&code) else {
-                    errors.push(FieldError::new(
-                        format!("row {line}: program_code"),
-                        format!("unknown program `{code}`"),
-                    ));
-                    continue;
-                };
-                let enrolment = enrol(request, university, program, hash, generated);
-                for (_, clash) in clashes(conn, &enrolment.student, None)? {
-                    errors.push(FieldError::new(
-                        format!("row {line}: {}", clash.field),
-                        clash.message,
-                    ));
-                }
-                enrolments.push(enrolment);
-            }
-            if !errors.is_empty() {
-                return Err(DomainError::invalid_fields(errors));
-            }
-            insert_enrolments(conn, &enrolments)?;
-            invite_without_password(conn, &config, &enrolments)?;
-            let students = enrolments
-                .into_iter()
-                .map(|e| {
-                    let mut view = StudentView::new(e.student, e.program_code);
-                    view.initial_password = e.generated_password;
-                    view
-                })
-                .collect::<Vec<_>>();
-            Ok(ImportResult {
-                created: students.len(),
-                students,
-            })
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(result))
-}
-
-/// Hashes passwords on every core; returns each hash with the generated text, if any.
-fn hash_all(
-    passwords: Vec<(String, Option<String>)>,
-) -> anyhow::Result<Vec<(String, Option<String>)>> {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let chunk_size = passwords.len().div_ceil(workers).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = passwords
-            .chunks(chunk_size)
-            .map(|chunk| {
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|(text, generated)| {
-                            password::hash(text).map(|hash| (hash, generated.clone()))
-                        })
-                        .collect::<anyhow::Result<Vec<_>>>()
-                })
-            })
-            .collect();
-        let mut all = Vec::with_capacity(passwords.len());
-        for handle in handles {
-            let part = handle
-                .join()
-                .map_err(|_| anyhow::anyhow!("a password hashing thread panicked"))??;
-            all.extend(part);
-        }
-        Ok(all)
-    })
+    let file = ImportFile {
+        rows: requests
+            .into_iter()
+            .map(|(line, request)| (line, request.into()))
+            .collect(),
+        faulty_rows: errors,
+    };
+    let records = students_service::import(&state.db, &state.config, &caller, file).await?;
+    let students: Vec<StudentView> = records.into_iter().map(StudentView::from).collect();
+    Ok(HttpResponse::Created().json(ImportResult {
+        created: students.len(),
+        students,
+    }))
 }
 
 /// Sends the student a new invitation link to choose a password; earlier links keep working
@@ -813,7 +448,7 @@ pub async fn resend_invitation(
     state
         .db
         .write(move |conn| {
-            let student = visible_student(conn, &caller, id)?;
+            let student = students_service::visible_student(conn, &caller, id)?;
             let user: UserId = dispatch!(conn, |c| users::table
                 .filter(users::student_id.eq(student.id))
                 .select(users::id)

@@ -33,8 +33,9 @@ pub fn generate() -> String {
         .collect()
 }
 
-/// Checks a login: with no stored hash (unknown email) it still runs one verification, so
-/// that an unknown email and a wrong password take the same time.
+/// Checks a login: with no stored hash (an unknown email, or an account that has not yet
+/// chosen its password) it still runs one verification and answers no, so that each of
+/// these takes the same time as a wrong password.
 pub fn verify_login(password: &str, stored_hash: Option<&str>) -> bool {
     static STAND_IN: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     match stored_hash {

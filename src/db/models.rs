@@ -132,7 +132,8 @@ pub struct StudentChanges {
 pub struct User {
     pub id: UserId,
     pub email: String,
-    pub password_hash: String,
+    /// None until the account chooses a password through its invitation.
+    pub password_hash: Option<String>,
     pub role: String,
     pub university_id: Option<UniversityId>,
     pub base_id: Option<BaseId>,

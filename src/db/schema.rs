@@ -104,7 +104,7 @@ diesel::table! {
     users (id) {
         id -> DbUuid,
         email -> Text,
-        password_hash -> Text,
+        password_hash -> Nullable<Text>,
         role -> Text,
         university_id -> Nullable<DbUuid>,
         base_id -> Nullable<DbUuid>,

@@ -90,7 +90,7 @@ pub async fn authenticate(db: &Database, credentials: Credentials) -> Result<Use
     if let Some(until) = locked_until {
         return Err(throttled(until));
     }
-    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+    let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let password_text = credentials.password;
     let verified =
         password::bounded(move || password::verify_login(&password_text, stored_hash.as_deref()))

@@ -1,7 +1,11 @@
 //! Work that spans several tables: what the handlers ask of the database beyond one query.
 
+pub mod applications;
 pub mod auth;
+pub mod direct_applications;
 pub mod inputs;
 pub mod invitations;
 pub mod match_runs;
 pub mod placements;
+pub mod seats;
+pub mod students;

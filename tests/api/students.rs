@@ -293,9 +293,19 @@ async fn an_officer_imports_a_class_from_csv() {
     )
     .await;
     assert_eq!(result["created"], 2);
-    assert!(result["students"][0]["initial_password"].is_string());
+    assert!(
+        result["students"][0].get("initial_password").is_none(),
+        "a student imported without a password chooses one through its invitation"
+    );
     assert!(result["students"][1].get("initial_password").is_none());
     app.login("wangfang@students.test", "a-long-password").await;
+    let guessed = app
+        .request(Method::POST, "/api/v1/auth/login", None)
+        .json(&json!({"email": "zhangwei@students.test", "password": "a-guessed-password"}))
+        .send()
+        .await
+        .expect("sent");
+    expect_problem(guessed, StatusCode::UNAUTHORIZED).await;
     let listing = expect_json(
         app.get("/api/v1/students?q=王", &alliance.usst_officer)
             .await,
@@ -304,6 +314,28 @@ async fn an_officer_imports_a_class_from_csv() {
     .await;
     assert_eq!(listing["total"], 1);
     assert_eq!(listing["items"][0]["university_id"], alliance.usst["id"]);
+}
+
+#[tokio::test]
+async fn an_import_past_ten_thousand_rows_is_refused_whole() {
+    let app = spawn_app().await;
+    let alliance = alliance(&app).await;
+    let mut csv = String::from("student_number,name,email,program_code,cohort_year\n");
+    for n in 0..10_001 {
+        csv.push_str(&format!("N{n},Student {n},n{n}@students.test,0854,2026\n"));
+    }
+    let problem = expect_problem(
+        import(&app, &alliance.usst_officer, &csv).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields_at_fault(&problem), vec!["body"]);
+    let listing = expect_json(
+        app.get("/api/v1/students", &app.admin).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(listing["total"], 0, "no row was imported");
 }
 
 #[tokio::test]
