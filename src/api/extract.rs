@@ -143,9 +143,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 pub struct PageParams {
     /// How many items to return (1–1000, default 50).
     #[validate(range(min = 1, max = 1000, message = "must be between 1 and 1000"))]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// How many items to skip (default 0).
     #[validate(range(min = 0, message = "must not be negative"))]
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
