@@ -81,6 +81,7 @@ pub struct NewCycle {
     /// The most bases a student may list (1–50).
     #[validate(range(min = 1, max = 50, message = "must be between 1 and 50"))]
     #[schema(minimum = 1, maximum = 50)]
+    #[serde(deserialize_with = "validate::whole")]
     pub max_preferences: i32,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
@@ -97,6 +98,7 @@ pub struct CyclePatch {
     pub applications_close_at: Option<Timestamp>,
     #[validate(range(min = 1, max = 50, message = "must be between 1 and 50"))]
     #[schema(minimum = 1, maximum = 50)]
+    #[serde(default, deserialize_with = "validate::whole_option")]
     pub max_preferences: Option<i32>,
     pub starts_on: Option<NaiveDate>,
     pub ends_on: Option<NaiveDate>,
@@ -108,6 +110,7 @@ pub struct SeatsRequest {
     /// Interns the base takes in this cycle (0–10,000).
     #[validate(range(min = 0, max = 10000, message = "must be between 0 and 10000"))]
     #[schema(minimum = 0, maximum = 10000)]
+    #[serde(deserialize_with = "validate::whole")]
     pub seats: i32,
 }
 

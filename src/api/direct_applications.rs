@@ -64,6 +64,7 @@ impl From<DirectApplicationRow> for DirectApplicationView {
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DirectApplicationFilters {
+    #[param(inline)]
     pub status: Option<DirectApplicationStatus>,
 }
 

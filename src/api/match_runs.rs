@@ -23,6 +23,7 @@ pub struct RunRequest {
     /// tie; the same seed over the same inputs gives the same result. Random when absent.
     #[validate(range(min = 0, message = "must not be negative"))]
     #[schema(minimum = 0)]
+    #[serde(default, deserialize_with = "validate::whole_option")]
     pub seed: Option<i64>,
 }
 

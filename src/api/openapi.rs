@@ -87,7 +87,8 @@ pub(crate) fn is_public(operation: &Operation) -> bool {
 /// from the handler, and gives every problem answer its media type: a protected operation
 /// may be refused for the caller's role or scope (403); an operation naming a record in
 /// its path may find none (404); one with input may find it malformed (400); one with a
-/// body may find a field at fault (422); and any write may meet a conflicting change (409).
+/// body may find it too large (413) or a field at fault (422); and any write may meet a
+/// conflicting change (409).
 fn complete(operation: &mut Operation, writes: bool) {
     let public = is_public(operation);
     let parameters = operation.parameters.as_deref().unwrap_or_default();
@@ -113,6 +114,7 @@ fn complete(operation: &mut Operation, writes: bool) {
         add("404", "no such record, or not one the caller may see");
     }
     if takes_body {
+        add("413", "the body is over the limit");
         add("422", "input at fault; `errors` names each field");
     }
     if writes && !public {

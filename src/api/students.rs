@@ -78,6 +78,7 @@ pub struct NewStudent {
     pub email: String,
     /// Program code (`0854`) or id.
     #[validate(length(min = 1, max = 64, message = "is required"))]
+    #[schema(min_length = 1, max_length = 64)]
     pub program_code: String,
     #[validate(range(
         min = 2000,
@@ -85,6 +86,7 @@ pub struct NewStudent {
         message = "must be a year between 2000 and 2100"
     ))]
     #[schema(minimum = 2000, maximum = 2100)]
+    #[serde(deserialize_with = "validate::whole")]
     pub cohort_year: i32,
     #[validate(range(min = 0.0, max = 100.0, message = "must be between 0 and 100"))]
     #[schema(minimum = 0, maximum = 100)]
@@ -118,6 +120,7 @@ pub struct StudentPatch {
         message = "must be a year between 2000 and 2100"
     ))]
     #[schema(minimum = 2000, maximum = 2100)]
+    #[serde(default, deserialize_with = "validate::whole_option")]
     pub cohort_year: Option<i32>,
     /// A number from 0 to 100, or null to clear it.
     #[serde(default, deserialize_with = "double_option")]
