@@ -21,6 +21,7 @@ use validator::Validate;
 pub struct ApplicationRequest {
     /// Bases, most wanted first.
     #[validate(length(min = 1, max = 50, message = "must list 1 to 50 bases"))]
+    #[schema(min_items = 1, max_items = 50)]
     pub preferences: Vec<BaseId>,
 }
 
@@ -57,6 +58,7 @@ pub struct ApplicationFilters {
 pub struct RankingRequest {
     /// The base's applicants, best first.
     #[validate(length(max = 10000, message = "must list at most 10000 students"))]
+    #[schema(max_items = 10000)]
     pub student_ids: Vec<StudentId>,
 }
 

@@ -54,24 +54,31 @@ impl BaseView {
 #[serde(deny_unknown_fields)]
 pub struct NewBase {
     #[serde(deserialize_with = "validate::normalised")]
+    #[schema(pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$", max_length = 200)]
     #[validate(length(max = 200), custom(function = "validate::text"))]
     pub name: String,
     #[serde(deserialize_with = "validate::normalised")]
+    #[schema(pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$", max_length = 200)]
     #[validate(length(max = 200), custom(function = "validate::text"))]
     pub organisation: String,
     #[serde(deserialize_with = "validate::normalised")]
+    #[schema(pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$", max_length = 100)]
     #[validate(length(max = 100), custom(function = "validate::text"))]
     pub city: String,
     pub host_university_id: UniversityId,
     /// Program codes (or ids) the base accepts.
     #[validate(length(min = 1, max = 50, message = "must list 1 to 50 programs"))]
+    #[schema(min_items = 1, max_items = 50)]
     pub program_codes: Vec<String>,
     #[validate(email(message = "must be an email address"))]
+    #[schema(format = Email)]
     pub coordinator_email: String,
     #[serde(default, deserialize_with = "validate::normalised_option")]
+    #[schema(pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$", max_length = 200)]
     #[validate(length(max = 200), custom(function = "validate::text"))]
     pub coordinator_name: Option<String>,
     #[serde(default, deserialize_with = "validate::normalised_option")]
+    #[schema(pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$", max_length = 50)]
     #[validate(length(max = 50), custom(function = "validate::text"))]
     pub coordinator_phone: Option<String>,
     pub active: Option<bool>,
@@ -81,25 +88,32 @@ pub struct NewBase {
 #[serde(deny_unknown_fields)]
 pub struct BasePatch {
     #[serde(default, deserialize_with = "validate::normalised_option")]
+    #[schema(pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$", max_length = 200)]
     #[validate(length(max = 200), custom(function = "validate::text"))]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "validate::normalised_option")]
+    #[schema(pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$", max_length = 200)]
     #[validate(length(max = 200), custom(function = "validate::text"))]
     pub organisation: Option<String>,
     #[serde(default, deserialize_with = "validate::normalised_option")]
+    #[schema(pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$", max_length = 100)]
     #[validate(length(max = 100), custom(function = "validate::text"))]
     pub city: Option<String>,
     pub host_university_id: Option<UniversityId>,
     #[validate(length(min = 1, max = 50, message = "must list 1 to 50 programs"))]
+    #[schema(min_items = 1, max_items = 50)]
     pub program_codes: Option<Vec<String>>,
     #[validate(email(message = "must be an email address"))]
+    #[schema(format = Email)]
     pub coordinator_email: Option<String>,
     #[serde(default, deserialize_with = "validate::normalised_change")]
     #[schema(value_type = Option<String>)]
+    #[schema(pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$", max_length = 200)]
     #[validate(length(max = 200), custom(function = "validate::text"))]
     pub coordinator_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "validate::normalised_change")]
     #[schema(value_type = Option<String>)]
+    #[schema(pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$", max_length = 50)]
     #[validate(length(max = 50), custom(function = "validate::text"))]
     pub coordinator_phone: Option<Option<String>>,
     pub active: Option<bool>,

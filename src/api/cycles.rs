@@ -73,12 +73,15 @@ impl From<Cycle> for CycleView {
 #[serde(deny_unknown_fields)]
 pub struct NewCycle {
     #[serde(deserialize_with = "validate::normalised")]
+    #[schema(pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$", max_length = 100)]
     #[validate(length(max = 100), custom(function = "validate::text"))]
     pub name: String,
     pub applications_open_at: Timestamp,
     pub applications_close_at: Timestamp,
     /// The most bases a student may list (1–50).
     #[validate(range(min = 1, max = 50, message = "must be between 1 and 50"))]
+    #[schema(minimum = 1, maximum = 50)]
+    #[serde(deserialize_with = "validate::whole")]
     pub max_preferences: i32,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
@@ -88,11 +91,14 @@ pub struct NewCycle {
 #[serde(deny_unknown_fields)]
 pub struct CyclePatch {
     #[serde(default, deserialize_with = "validate::normalised_option")]
+    #[schema(pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$", max_length = 100)]
     #[validate(length(max = 100), custom(function = "validate::text"))]
     pub name: Option<String>,
     pub applications_open_at: Option<Timestamp>,
     pub applications_close_at: Option<Timestamp>,
     #[validate(range(min = 1, max = 50, message = "must be between 1 and 50"))]
+    #[schema(minimum = 1, maximum = 50)]
+    #[serde(default, deserialize_with = "validate::whole_option")]
     pub max_preferences: Option<i32>,
     pub starts_on: Option<NaiveDate>,
     pub ends_on: Option<NaiveDate>,
@@ -103,6 +109,8 @@ pub struct CyclePatch {
 pub struct SeatsRequest {
     /// Interns the base takes in this cycle (0–10,000).
     #[validate(range(min = 0, max = 10000, message = "must be between 0 and 10000"))]
+    #[schema(minimum = 0, maximum = 10000)]
+    #[serde(deserialize_with = "validate::whole")]
     pub seats: i32,
 }
 

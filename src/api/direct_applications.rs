@@ -25,6 +25,7 @@ pub struct DirectApplicationRequest {
 #[serde(deny_unknown_fields)]
 pub struct RejectRequest {
     #[serde(default, deserialize_with = "validate::normalised_option")]
+    #[schema(pattern = r"^[^\u0000-\u0009\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0][^\u0000-\u0009\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$", max_length = 1000)]
     #[validate(length(max = 1000), custom(function = "validate::multi_line_text"))]
     pub reason: Option<String>,
 }
@@ -63,6 +64,7 @@ impl From<DirectApplicationRow> for DirectApplicationView {
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DirectApplicationFilters {
+    #[param(inline)]
     pub status: Option<DirectApplicationStatus>,
 }
 
@@ -185,7 +187,7 @@ pub async fn accept(
 
 /// The base's coordinator rejects a direct application.
 #[utoipa::path(post, path = "/api/v1/direct-applications/{id}/reject", tag = "second round",
-    params(("id" = DirectApplicationId, Path)), request_body(content = RejectRequest, description = "optional reason"),
+    params(("id" = DirectApplicationId, Path)), request_body(content = Option<RejectRequest>, description = "optional reason"),
     responses((status = 200, body = DirectApplicationView), (status = 403, body = crate::error::Problem),
               (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn reject(

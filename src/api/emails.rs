@@ -88,6 +88,7 @@ impl From<EmailRow> for EmailView {
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EmailFilters {
+    #[param(inline)]
     pub status: Option<EmailStatus>,
     pub placement: Option<PlacementId>,
 }

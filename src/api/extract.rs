@@ -64,14 +64,31 @@ impl<T: DeserializeOwned + Validate + Default + 'static> FromRequest for Optiona
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let body = read_json::<T>(req, payload);
+        let body = read_json::<OrNull<T>>(req, payload);
         let req = req.clone();
         Box::pin(async move {
             match body.await {
-                Ok(value) => Ok(OptionalJsonBody(value.unwrap_or_default())),
+                Ok(value) => Ok(OptionalJsonBody(
+                    value.and_then(|body| body.0).unwrap_or_default(),
+                )),
                 Err(error) => Err(authentication_first(req, error).await),
             }
         })
+    }
+}
+
+/// An optional body given as JSON `null`, which stands for no body.
+struct OrNull<T>(Option<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OrNull<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Option::<T>::deserialize(deserializer).map(OrNull)
+    }
+}
+
+impl<T: Validate> Validate for OrNull<T> {
+    fn validate(&self) -> Result<(), validator::ValidationErrors> {
+        self.0.as_ref().map_or(Ok(()), Validate::validate)
     }
 }
 
@@ -143,9 +160,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 pub struct PageParams {
     /// How many items to return (1–1000, default 50).
     #[validate(range(min = 1, max = 1000, message = "must be between 1 and 1000"))]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// How many items to skip (default 0).
     #[validate(range(min = 0, message = "must not be negative"))]
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -270,7 +289,13 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-/// Answers 400 for a path id that is not a UUID.
-pub fn path_error(error: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
-    ApiError::BadRequest(format!("invalid path: {error}")).into()
+/// Answers 400 for a path id that is not a UUID, or 405 when the path is a literal route
+/// asked with a method it does not take.
+pub fn path_error(error: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
+    match super::literal_route_refusal(req) {
+        Some(refusal) => {
+            actix_web::error::InternalError::from_response(error, refusal).into()
+        }
+        None => ApiError::BadRequest(format!("invalid path: {error}")).into(),
+    }
 }

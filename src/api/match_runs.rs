@@ -22,6 +22,8 @@ pub struct RunRequest {
     /// Seed of the lottery that orders applicants a base did not rank and whose scores
     /// tie; the same seed over the same inputs gives the same result. Random when absent.
     #[validate(range(min = 0, message = "must not be negative"))]
+    #[schema(minimum = 0)]
+    #[serde(default, deserialize_with = "validate::whole_option")]
     pub seed: Option<i64>,
 }
 
@@ -100,7 +102,7 @@ fn load_run(conn: &mut crate::db::DbConn, id: MatchRunId) -> Result<RunView, Dom
 /// Runs the match over a cycle's current applications, rankings and seats. Placements do
 /// not change until a run is published.
 #[utoipa::path(post, path = "/api/v1/cycles/{id}/match-runs", tag = "matching",
-    params(("id" = CycleId, Path)), request_body = RunRequest,
+    params(("id" = CycleId, Path)), request_body(content = Option<RunRequest>, description = "optional seed"),
     responses((status = 201, body = RunView), (status = 403, body = crate::error::Problem),
               (status = 404, body = crate::error::Problem)))]
 pub async fn create(

@@ -167,8 +167,14 @@ impl RouteIndex {
         Self { routes }
     }
 
-    /// The methods the path answers under every route it matches; none if it is no route.
+    /// The methods the path answers: those of its literal route when it has one (a request
+    /// for it never reaches a parameterised route that would also match), else those of
+    /// every route it matches; none if it is no route.
     fn allowed(&self, path: &str) -> Vec<Method> {
+        let literal = self.literal(path);
+        if !literal.is_empty() {
+            return literal;
+        }
         let asked: Vec<&str> = path.split('/').collect();
         let mut allowed: Vec<Method> = Vec::new();
         for (segments, methods) in &self.routes {
@@ -188,6 +194,28 @@ impl RouteIndex {
         }
         allowed
     }
+
+    /// The methods of the route whose path is exactly `path`, with no parameter in it.
+    fn literal(&self, path: &str) -> Vec<Method> {
+        let asked: Vec<&str> = path.split('/').collect();
+        self.routes
+            .iter()
+            .filter(|(segments, _)| segments == &asked)
+            .flat_map(|(_, methods)| methods.iter().cloned())
+            .collect()
+    }
+}
+
+/// The answer to a method that `path`'s own route does not take, when a parameterised route
+/// took the request and could not read `path` as its parameter (`PATCH /students/import`
+/// meets `PATCH /students/{id}`): 405 for the literal route rather than 400 for the id.
+pub fn literal_route_refusal(req: &HttpRequest) -> Option<HttpResponse> {
+    let index = req.app_data::<web::Data<RouteIndex>>()?;
+    let allowed = index.literal(req.path());
+    if allowed.is_empty() || allowed.contains(req.method()) {
+        return None;
+    }
+    Some(method_not_allowed(req.method(), &allowed))
 }
 
 /// Answers what no route took: 405 with `Allow` for a known path, 404 otherwise.
@@ -199,24 +227,25 @@ pub async fn fallback(
     if allowed.is_empty() {
         return Err(ApiError::NotFound("no such endpoint".into()));
     }
+    Ok(method_not_allowed(req.method(), &allowed))
+}
+
+fn method_not_allowed(method: &Method, allowed: &[Method]) -> HttpResponse {
     let allow = allowed
         .iter()
         .map(Method::as_str)
         .collect::<Vec<_>>()
         .join(", ");
-    Ok(HttpResponse::MethodNotAllowed()
+    HttpResponse::MethodNotAllowed()
         .content_type("application/problem+json")
         .insert_header((header::ALLOW, allow.clone()))
         .json(Problem {
             kind: "https://placemat.example/problems/method-not-allowed".into(),
             title: "Method not allowed".into(),
             status: 405,
-            detail: format!(
-                "{} is not answered here; this path answers {allow}",
-                req.method()
-            ),
+            detail: format!("{method} is not answered here; this path answers {allow}"),
             errors: Vec::new(),
-        }))
+        })
 }
 
 /// The longest query string the API reads. Longer ones, up to the HTTP layer's limit on a

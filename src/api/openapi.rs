@@ -35,17 +35,16 @@ pub fn build() -> utoipa::openapi::OpenApi {
     let mut document = ApiDoc::openapi();
     super::describe(&mut document);
     for item in document.paths.paths.values_mut() {
-        for operation in [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            complete(operation);
+        for (operation, writes) in [
+            (&mut item.get, false),
+            (&mut item.post, true),
+            (&mut item.put, true),
+            (&mut item.patch, true),
+            (&mut item.delete, true),
+        ] {
+            if let Some(operation) = operation {
+                complete(operation, writes);
+            }
         }
     }
     document
@@ -84,26 +83,44 @@ pub(crate) fn is_public(operation: &Operation) -> bool {
         .is_some_and(|requirements| requirements.iter().all(|r| r == &anonymous))
 }
 
-/// Adds the answers that come from the shared extractors rather than from the handler, and
-/// gives every problem answer its media type.
-fn complete(operation: &mut Operation) {
+/// Adds the answers that come from the shared extractors and the shared rules rather than
+/// from the handler, and gives every problem answer its media type: a protected operation
+/// may be refused for the caller's role or scope (403); an operation naming a record in
+/// its path may find none (404); one with input may find it malformed (400); one with a
+/// body may find it too large (413) or a field at fault (422); and any write may meet a
+/// conflicting change (409).
+fn complete(operation: &mut Operation, writes: bool) {
     let public = is_public(operation);
     let parameters = operation.parameters.as_deref().unwrap_or_default();
     let path_parameters = parameters
         .iter()
         .any(|parameter| parameter.parameter_in == ParameterIn::Path);
-    let takes_input = path_parameters || !parameters.is_empty() || operation.request_body.is_some();
+    let takes_input = !parameters.is_empty() || operation.request_body.is_some();
+    let takes_body = operation.request_body.is_some();
     let responses = &mut operation.responses.responses;
-    if !public {
+    let mut add = |status: &str, description: &str| {
         responses
-            .entry("401".into())
-            .or_insert_with(|| problem("no valid bearer token"));
+            .entry(status.into())
+            .or_insert_with(|| problem(description));
+    };
+    if !public {
+        add("401", "no valid bearer token");
+        add("403", "the caller's role or scope does not allow this");
     }
     if takes_input {
-        responses.entry("400".into()).or_insert_with(|| {
-            problem("malformed request: a path id that is not a UUID, a query parameter that does not parse or is out of range, or a body that is not JSON")
-        });
+        add("400", "malformed request: a path id that is not a UUID, a query parameter that does not parse or is out of range, or a body that is not JSON");
     }
+    if path_parameters {
+        add("404", "no such record, or not one the caller may see");
+    }
+    if takes_body {
+        add("413", "the body is over the limit");
+        add("422", "input at fault; `errors` names each field");
+    }
+    if writes && !public {
+        add("409", "a conflict with the current state; the problem type names it");
+    }
+    let responses = &mut operation.responses.responses;
     for response in responses.values_mut() {
         let RefOr::T(response) = response else {
             continue;

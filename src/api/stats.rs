@@ -55,10 +55,11 @@ impl ExportFormat {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct StatsQuery {
-    /// The cycle (required).
+    /// The cycle.
+    #[param(required = true)]
     pub cycle: Option<CycleId>,
-    /// How the rows are grouped (required).
-    #[param(inline)]
+    /// How the rows are grouped.
+    #[param(inline, required = true)]
     pub group_by: Option<GroupBy>,
     /// Only students of this program (code like `0854`, or id).
     pub program: Option<String>,

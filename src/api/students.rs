@@ -63,29 +63,37 @@ pub struct NewStudent {
     /// Defaults to the university of a university admin.
     pub university_id: Option<UniversityId>,
     #[validate(custom(function = "validate::student_number"))]
+    #[schema(pattern = r"^[A-Za-z0-9-]{1,32}$")]
     pub student_number: String,
     /// In any script.
     #[serde(deserialize_with = "validate::normalised")]
+    #[schema(pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$", max_length = 100)]
     #[validate(
         length(max = 100, message = "must have at most 100 characters"),
         custom(function = "validate::text")
     )]
     pub name: String,
     #[validate(email(message = "must be an email address"), length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// Program code (`0854`) or id.
     #[validate(length(min = 1, max = 64, message = "is required"))]
+    #[schema(min_length = 1, max_length = 64)]
     pub program_code: String,
     #[validate(range(
         min = 2000,
         max = 2100,
         message = "must be a year between 2000 and 2100"
     ))]
+    #[schema(minimum = 2000, maximum = 2100)]
+    #[serde(deserialize_with = "validate::whole")]
     pub cohort_year: i32,
     #[validate(range(min = 0.0, max = 100.0, message = "must be between 0 and 100"))]
+    #[schema(minimum = 0, maximum = 100)]
     pub score: Option<f64>,
     /// The student's login password; when absent one is generated and returned once.
     #[validate(custom(function = "validate::password"), length(max = 1024))]
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: Option<String>,
 }
 
@@ -93,14 +101,17 @@ pub struct NewStudent {
 #[serde(deny_unknown_fields)]
 pub struct StudentPatch {
     #[validate(custom(function = "validate::student_number"))]
+    #[schema(pattern = r"^[A-Za-z0-9-]{1,32}$")]
     pub student_number: Option<String>,
     #[serde(default, deserialize_with = "validate::normalised_option")]
+    #[schema(pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$", max_length = 100)]
     #[validate(
         length(max = 100, message = "must have at most 100 characters"),
         custom(function = "validate::text")
     )]
     pub name: Option<String>,
     #[validate(email(message = "must be an email address"), length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     pub program_code: Option<String>,
     #[validate(range(
@@ -108,11 +119,14 @@ pub struct StudentPatch {
         max = 2100,
         message = "must be a year between 2000 and 2100"
     ))]
+    #[schema(minimum = 2000, maximum = 2100)]
+    #[serde(default, deserialize_with = "validate::whole_option")]
     pub cohort_year: Option<i32>,
     /// A number from 0 to 100, or null to clear it.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<f64>)]
     #[validate(range(min = 0.0, max = 100.0, message = "must be between 0 and 100"))]
+    #[schema(minimum = 0, maximum = 100)]
     pub score: Option<Option<f64>>,
 }
 

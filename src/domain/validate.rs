@@ -75,6 +75,46 @@ pub fn normalised_change<'de, D: Deserializer<'de>>(
     normalised_option(deserializer).map(Some)
 }
 
+/// Deserialises a whole number, also when JSON writes it with a zero fraction (`6.0`).
+pub fn whole<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    whole_of::<D, T>(serde_json::Number::deserialize(deserializer)?)
+}
+
+/// Deserialises an optional whole number (see [`whole`]).
+pub fn whole_option<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    Option::<serde_json::Number>::deserialize(deserializer)?
+        .map(whole_of::<D, T>)
+        .transpose()
+}
+
+fn whole_of<'de, D, T>(number: serde_json::Number) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    use serde::de::Error;
+    // 2^53: past it a float no longer tells whole numbers apart.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    let value = number
+        .as_i64()
+        .or_else(|| {
+            number
+                .as_f64()
+                .filter(|value| value.fract() == 0.0 && value.abs() <= EXACT)
+                .map(|value| value as i64)
+        })
+        .ok_or_else(|| D::Error::custom(format!("{number} is not a whole number in range")))?;
+    T::try_from(value).map_err(|_| D::Error::custom(format!("{value} is out of range")))
+}
+
 /// Single-line free text (names, cities, titles): no control characters, no bidirectional
 /// overrides or isolates (they can make a name read differently from what it is), and at
 /// least one visible character.

@@ -422,6 +422,18 @@ async fn only_the_alliance_admin_runs_reads_and_publishes_matches() {
             assert_eq!(response.status(), StatusCode::FORBIDDEN, "{who}");
         }
     }
+    // A null body, like no body, lets placemat draw the seed.
+    let drawn = expect_json(
+        app.post(
+            &format!("/api/v1/cycles/{}/match-runs", id(&setup.cycle)),
+            &app.admin,
+            Value::Null,
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert!(drawn["seed"].as_i64().is_some_and(|seed| seed >= 0), "{drawn}");
     expect_problem(
         app.post(
             &format!("/api/v1/cycles/{}/match-runs", id(&setup.cycle)),

@@ -172,3 +172,63 @@ fn serve_refuses_a_bad_setting_at_once_and_names_it() {
     }
     assert!(!workdir.path().join("p.db").exists(), "nothing was started");
 }
+
+#[tokio::test]
+async fn the_openapi_document_states_the_limits_and_answers_the_server_keeps() {
+    let app = spawn_app().await;
+    let document = expect_json(
+        app.client
+            .get(app.url("/api/v1/openapi.json"))
+            .send()
+            .await
+            .expect("sent"),
+        StatusCode::OK,
+    )
+    .await;
+    let schemas = &document["components"]["schemas"];
+    let list = &document["paths"]["/api/v1/students"]["get"];
+    let parameter = |name: &str| {
+        list["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+            .expect("a parameter")
+    };
+    assert_eq!(parameter("limit")["schema"]["minimum"], 1);
+    assert_eq!(parameter("limit")["schema"]["maximum"], 1000);
+    assert_eq!(parameter("offset")["schema"]["minimum"], 0);
+    assert_eq!(schemas["SeatsRequest"]["properties"]["seats"]["maximum"], 10000);
+    assert_eq!(schemas["NewCycle"]["properties"]["max_preferences"]["maximum"], 50);
+    assert_eq!(schemas["RunRequest"]["properties"]["seed"]["minimum"], 0);
+    assert_eq!(schemas["NewStudent"]["properties"]["email"]["format"], "email");
+    assert!(schemas["NewStudent"]["properties"]["name"]["pattern"].is_string());
+
+    let stats = &document["paths"]["/api/v1/stats/placements"]["get"]["parameters"];
+    for name in ["cycle", "group_by"] {
+        let parameter = stats
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .find(|p| p["name"] == name)
+            .expect("a parameter");
+        assert_eq!(parameter["required"], true, "{name}");
+    }
+    for (path, method) in [
+        ("/api/v1/cycles/{id}/match-runs", "post"),
+        ("/api/v1/direct-applications/{id}/reject", "post"),
+        ("/api/v1/placements/{id}/withdraw", "post"),
+    ] {
+        let body = &document["paths"][path][method]["requestBody"];
+        assert_ne!(body["required"], true, "{method} {path} takes no body as well");
+    }
+
+    let seats = &document["paths"]["/api/v1/cycles/{id}/seats/{base_id}"]["put"]["responses"];
+    for status in ["400", "401", "403", "404", "409", "422"] {
+        assert!(
+            seats[status]["content"]["application/problem+json"].is_object(),
+            "{status} is a documented problem"
+        );
+    }
+}

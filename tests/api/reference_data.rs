@@ -524,3 +524,42 @@ async fn a_code_or_name_in_use_is_refused_as_taken() {
     .await;
     assert_eq!(problem_type(&problem), "cycle-name-taken");
 }
+
+#[tokio::test]
+async fn a_whole_number_written_with_a_zero_fraction_is_taken_and_a_fraction_is_refused() {
+    let app = spawn_app().await;
+    let university = app.create_university("NBUT").await;
+    app.create_program("0856").await;
+    let base = app
+        .create_base("Beilun Port", "Ningbo", &university, &["0856"])
+        .await;
+    let cycle = app.create_open_cycle("2031 summer", 5).await;
+    let seats_path = format!("/api/v1/cycles/{}/seats/{}", id(&cycle), id(&base));
+
+    let seats = expect_json(
+        app.put(&seats_path, &app.admin, json!({"seats": 12.0})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(seats["seats"], 12);
+
+    let problem = expect_problem(
+        app.put(&seats_path, &app.admin, json!({"seats": 12.5})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields_at_fault(&problem), vec!["seats"]);
+    let listed = expect_json(
+        app.get(&format!("/api/v1/cycles/{}/seats", id(&cycle)), &app.admin)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let kept = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|item| item["base_id"] == base["id"])
+        .expect("the base's seats");
+    assert_eq!(kept["seats"], 12, "{listed}");
+}
