@@ -53,8 +53,9 @@ pub fn verify_login(password: &str, stored_hash: Option<&str>) -> bool {
 const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The most hashing jobs that may wait for a turn at once; past it a request is turned away
-/// at once rather than holding a connection open.
-const HASHING_QUEUE: usize = 64;
+/// at once rather than holding a connection open. A waiting job holds no hashing memory, so
+/// the queue is sized for a class signing in together, not for the memory bound.
+const HASHING_QUEUE: usize = 256;
 
 /// Each argon2 run takes about 19 MiB: the hashing pool runs a few at a time (half the
 /// cores, at least one, at most four), so that a flood of logins queues instead of
