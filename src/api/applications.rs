@@ -324,19 +324,13 @@ pub async fn put_mine(
     let application = state
         .db
         .write(move |conn| {
-            let published: Option<MatchRunId> = dispatch!(conn, |c| cycles::table
-                .find(cycle_id)
-                .select(cycles::published_run_id)
-                .first(c))?;
-            if published.is_some() {
+            if !inputs::touch(conn, cycle_id)? {
                 return Err(DomainError::invalid(
                     "cycle",
                     "the cycle's match is published; apply directly to a base with free seats",
                 ));
             }
-            let application = store_list(conn, cycle_id, student_id, &stored)?;
-            inputs::touch(conn, cycle_id)?;
-            Ok(application)
+            store_list(conn, cycle_id, student_id, &stored)
         })
         .await?;
     Ok(web::Json(ApplicationView {
@@ -521,9 +515,9 @@ pub async fn put_ranking(
     let view = state
         .db
         .write(move |conn| {
-            let cycle = lookup::cycle(conn, cycle_id)?;
+            lookup::cycle(conn, cycle_id)?;
             lookup::base(conn, base_id)?;
-            if cycle.published_run_id.is_some() {
+            if !inputs::touch(conn, cycle_id)? {
                 return Err(DomainError::Conflict(
                     Conflict::CyclePublished,
                     "the cycle's match is published; rankings no longer change it".into(),
@@ -577,7 +571,6 @@ pub async fn put_ranking(
                     .values(chunk)
                     .execute(c))?;
             }
-            inputs::touch(conn, cycle_id)?;
             Ok(RankingView {
                 cycle_id,
                 base_id,

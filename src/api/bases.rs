@@ -363,6 +363,9 @@ pub async fn update(
         .db
         .write(move |conn| {
             lookup::base(conn, id)?;
+            if patch.program_codes.is_some() || patch.active.is_some() {
+                crate::services::inputs::touch_unpublished(conn)?;
+            }
             if let Some(host) = patch.host_university_id {
                 require_university(conn, host)?;
             }
@@ -370,7 +373,6 @@ pub async fn update(
                 let programs = resolve_programs(conn, codes)?;
                 replace_programs(conn, id, &programs)?;
             }
-            let program_codes_changed = patch.program_codes.is_some();
             let changes = BaseChanges {
                 name: patch.name.map(|v| v.trim().to_owned()),
                 organisation: patch.organisation.map(|v| v.trim().to_owned()),
@@ -387,9 +389,6 @@ pub async fn update(
             dispatch!(conn, |c| diesel::update(bases::table.find(id))
                 .set(&changes)
                 .execute(c))?;
-            if program_codes_changed || changes.active.is_some() {
-                crate::services::inputs::touch_unpublished(conn)?;
-            }
             load_view(conn, id)
         })
         .await?;

@@ -297,6 +297,7 @@ pub async fn update(
             dispatch!(conn, |c| diesel::update(cycles::table.find(id))
                 .set(&changes)
                 .execute(c))?;
+            // After publication the limit governs nothing a run reads.
             if patch.max_preferences.is_some() {
                 crate::services::inputs::touch(conn, id)?;
             }
@@ -327,6 +328,9 @@ pub async fn put_seats(
         .write(move |conn| {
             lookup::cycle(conn, cycle_id)?;
             lookup::base(conn, base_id)?;
+            // Seats still change after publication (the second round offers the free
+            // ones), so a published cycle only means no run to mark stale.
+            crate::services::inputs::touch(conn, cycle_id)?;
             let now = Timestamp::now();
             let existing: Option<CycleSeats> = dispatch!(conn, |c| cycle_seats::table
                 .find((cycle_id, base_id))
@@ -361,7 +365,6 @@ pub async fn put_seats(
                     })
                     .execute(c))?,
             };
-            crate::services::inputs::touch(conn, cycle_id)?;
             let mut views = load_seats(conn, cycle_id, Some(base_id), None, 1, 0)?.0;
             views.pop().ok_or_else(|| DomainError::not_found("seats"))
         })

@@ -496,6 +496,9 @@ pub async fn update(
         .db
         .write(move |conn| {
             let mut student = visible_student(conn, &caller, id)?;
+            if patch.score.is_some() {
+                crate::services::inputs::touch_applied(conn, id)?;
+            }
             let program_id = match &patch.program_code {
                 Some(reference) => Some(program_of(conn, reference, "program_code")?.id),
                 None => None,
