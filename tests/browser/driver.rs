@@ -298,10 +298,38 @@ impl Drop for Browser {
 }
 
 impl Element<'_> {
+    /// Clicks, then waits a bounded while for the page to leave this control: every
+    /// control clicked here submits a form or follows a link, and a page read before the
+    /// next one replaces it would be the old one.
     pub async fn click(&self) {
         self.browser
             .post(&format!("/element/{}/click", self.id), json!({}))
             .await;
+        for _ in 0..100 {
+            if self.is_gone().await {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Whether the page this control was on has been replaced.
+    async fn is_gone(&self) -> bool {
+        let url = format!(
+            "{}/session/{}/element/{}/name",
+            self.browser.endpoint, self.browser.session, self.id
+        );
+        let answer: Value = self
+            .browser
+            .http
+            .get(url)
+            .send()
+            .await
+            .expect("chromedriver answers")
+            .json()
+            .await
+            .expect("a JSON answer");
+        answer["value"]["error"] == "stale element reference"
     }
 
     pub async fn type_text(&self, text: &str) {
