@@ -73,7 +73,10 @@ impl From<Cycle> for CycleView {
 #[serde(deny_unknown_fields)]
 pub struct NewCycle {
     #[serde(deserialize_with = "validate::normalised")]
-    #[schema(pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$", max_length = 100)]
+    #[schema(
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$",
+        max_length = 100
+    )]
     #[validate(length(max = 100), custom(function = "validate::text"))]
     pub name: String,
     pub applications_open_at: Timestamp,
@@ -91,7 +94,10 @@ pub struct NewCycle {
 #[serde(deny_unknown_fields)]
 pub struct CyclePatch {
     #[serde(default, deserialize_with = "validate::normalised_option")]
-    #[schema(pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$", max_length = 100)]
+    #[schema(
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$",
+        max_length = 100
+    )]
     #[validate(length(max = 100), custom(function = "validate::text"))]
     pub name: Option<String>,
     pub applications_open_at: Option<Timestamp>,
@@ -305,6 +311,7 @@ pub async fn update(
             dispatch!(conn, |c| diesel::update(cycles::table.find(id))
                 .set(&changes)
                 .execute(c))?;
+            // After publication the limit governs nothing a run reads.
             if patch.max_preferences.is_some() {
                 crate::services::inputs::touch(conn, id)?;
             }

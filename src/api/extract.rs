@@ -293,9 +293,7 @@ where
 /// asked with a method it does not take.
 pub fn path_error(error: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
     match super::literal_route_refusal(req) {
-        Some(refusal) => {
-            actix_web::error::InternalError::from_response(error, refusal).into()
-        }
+        Some(refusal) => actix_web::error::InternalError::from_response(error, refusal).into(),
         None => ApiError::BadRequest(format!("invalid path: {error}")).into(),
     }
 }

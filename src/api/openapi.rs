@@ -118,7 +118,10 @@ fn complete(operation: &mut Operation, writes: bool) {
         add("422", "input at fault; `errors` names each field");
     }
     if writes && !public {
-        add("409", "a conflict with the current state; the problem type names it");
+        add(
+            "409",
+            "a conflict with the current state; the problem type names it",
+        );
     }
     let responses = &mut operation.responses.responses;
     for response in responses.values_mut() {

@@ -62,19 +62,15 @@ pub async fn submit(
     let stored = preferences.clone();
     let application = db
         .write(move |conn| {
-            let published: Option<MatchRunId> = dispatch!(conn, |c| cycles::table
-                .find(cycle_id)
-                .select(cycles::published_run_id)
-                .first(c))?;
-            if published.is_some() {
+            // The version is bumped first: it takes the cycle row, in the order a publish
+            // takes it, and refuses once the cycle is published.
+            if !inputs::touch(conn, cycle_id)? {
                 return Err(DomainError::invalid(
                     "cycle",
                     "the cycle's match is published; apply directly to a base with free seats",
                 ));
             }
-            let application = store_list(conn, cycle_id, student_id, &stored)?;
-            inputs::touch(conn, cycle_id)?;
-            Ok(application)
+            store_list(conn, cycle_id, student_id, &stored)
         })
         .await?;
     Ok(Submitted {
@@ -102,9 +98,9 @@ pub async fn save_ranking(
         ));
     }
     db.write(move |conn| {
-        let cycle = lookup::cycle(conn, cycle_id)?;
+        lookup::cycle(conn, cycle_id)?;
         lookup::base(conn, base_id)?;
-        if cycle.published_run_id.is_some() {
+        if !inputs::touch(conn, cycle_id)? {
             return Err(DomainError::Conflict(
                 Conflict::CyclePublished,
                 "the cycle's match is published; rankings no longer change it".into(),
@@ -157,7 +153,6 @@ pub async fn save_ranking(
                 .values(chunk)
                 .execute(c))?;
         }
-        inputs::touch(conn, cycle_id)?;
         Ok(order)
     })
     .await

@@ -349,28 +349,42 @@ pub fn publish(
         .first(c)
         .optional())?
     .ok_or_else(|| DomainError::not_found("match run"))?;
-    let (published, version): (Option<MatchRunId>, i64) = dispatch!(conn, |c| cycles::table
-        .find(run.cycle_id)
-        .select((cycles::published_run_id, cycles::inputs_version))
-        .first(c))?;
-    if let Some(published) = published {
-        return Err(DomainError::conflict(
-            Conflict::CyclePublished,
-            format!("the cycle's match is published already (run {published})"),
-        ));
-    }
-    if version != run.inputs_version {
-        return Err(DomainError::conflict(
-            Conflict::RunStale,
-            "the run is stale: applications, rankings or seats changed after it; run the match again",
-        ));
+    let now = Timestamp::now();
+    // The cycle's row is claimed first, on the condition that no input changed since the
+    // run: an input change holding the row makes this wait and then miss, and one that
+    // comes later finds the cycle published (see `inputs`).
+    let claimed = dispatch!(conn, |c| diesel::update(
+        cycles::table
+            .find(run.cycle_id)
+            .filter(cycles::inputs_version.eq(run.inputs_version))
+            .filter(cycles::published_run_id.is_null())
+    )
+    .set((
+        cycles::published_run_id.eq(Some(run_id)),
+        cycles::updated_at.eq(now),
+    ))
+    .execute(c))?;
+    if claimed != 1 {
+        let published: Option<MatchRunId> = dispatch!(conn, |c| cycles::table
+            .find(run.cycle_id)
+            .select(cycles::published_run_id)
+            .first(c))?;
+        return Err(match published {
+            Some(published) => DomainError::conflict(
+                Conflict::CyclePublished,
+                format!("the cycle's match is published already (run {published})"),
+            ),
+            None => DomainError::conflict(
+                Conflict::RunStale,
+                "the run is stale: applications, rankings or seats changed after it; run the match again",
+            ),
+        });
     }
     let matched: Vec<(StudentId, Option<BaseId>)> = dispatch!(conn, |c| match_assignments::table
         .filter(match_assignments::run_id.eq(run_id))
         .filter(match_assignments::base_id.is_not_null())
         .select((match_assignments::student_id, match_assignments::base_id))
         .load(c))?;
-    let now = Timestamp::now();
     let mut placements_rows = Vec::with_capacity(matched.len());
     let mut per_base: HashMap<BaseId, i32> = HashMap::new();
     for (student_id, base) in matched {
@@ -425,20 +439,12 @@ pub fn publish(
             ));
         }
     }
-    dispatch!(conn, |c| {
-        diesel::update(cycles::table.find(run.cycle_id))
-            .set((
-                cycles::published_run_id.eq(Some(run_id)),
-                cycles::updated_at.eq(now),
-            ))
-            .execute(c)?;
-        diesel::update(match_runs::table.find(run_id))
-            .set((
-                match_runs::status.eq("published"),
-                match_runs::published_at.eq(Some(now)),
-            ))
-            .execute(c)
-    })?;
+    dispatch!(conn, |c| diesel::update(match_runs::table.find(run_id))
+        .set((
+            match_runs::status.eq("published"),
+            match_runs::published_at.eq(Some(now)),
+        ))
+        .execute(c))?;
     Ok(MatchRunRow {
         status: "published".into(),
         published_at: Some(now),

@@ -32,6 +32,10 @@ pub async fn set(
     db.write(move |conn| {
         lookup::cycle(conn, cycle_id)?;
         lookup::base(conn, base_id)?;
+        // Seats still change after publication (the second round offers the free ones), so
+        // a published cycle only means no run to mark stale. The version is bumped first:
+        // it takes the cycle row before the seat row, in the order a publish takes them.
+        inputs::touch(conn, cycle_id)?;
         let now = Timestamp::now();
         let existing: Option<CycleSeats> = dispatch!(conn, |c| cycle_seats::table
             .find((cycle_id, base_id))
@@ -39,13 +43,15 @@ pub async fn set(
             .first(c)
             .optional())?;
         let stored = match existing {
-            Some(current) if seats < current.taken => return Err(DomainError::Conflict(
-                Conflict::SeatsBelowTaken,
-                format!(
+            Some(current) if seats < current.taken => {
+                return Err(DomainError::Conflict(
+                    Conflict::SeatsBelowTaken,
+                    format!(
                     "the base holds {} live placements in this cycle; seats cannot go below that",
                     current.taken
                 ),
-            )),
+                ))
+            }
             Some(current) => {
                 dispatch!(conn, |c| diesel::update(
                     cycle_seats::table.find((cycle_id, base_id))
@@ -75,7 +81,6 @@ pub async fn set(
                 fresh
             }
         };
-        inputs::touch(conn, cycle_id)?;
         Ok(stored)
     })
     .await

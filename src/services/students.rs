@@ -140,6 +140,11 @@ pub async fn update(
     let caller = caller.clone();
     db.write(move |conn| {
         let mut student = visible_student(conn, &caller, id)?;
+        if edit.score.is_some() {
+            // The score orders unranked applicants: every unpublished cycle the student
+            // applied to has new inputs.
+            crate::services::inputs::touch_applied(conn, id)?;
+        }
         let program_id = match &edit.program_code {
             Some(reference) => Some(program_of(conn, reference, "program_code")?.id),
             None => None,

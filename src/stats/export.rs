@@ -72,6 +72,17 @@ fn measure_values(m: &Measures) -> [Option<f64>; 8] {
     ]
 }
 
+/// A text cell as a spreadsheet opening the CSV will show it, not run it: a leading `=`,
+/// `+`, `-` or `@` starts a formula there (so do a tab or a carriage return before one),
+/// and a leading apostrophe makes it text (OWASP's advice against CSV injection).
+fn neutralise(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
 /// UTF-8 with a byte-order mark: without it Excel reads the file in the local code page and
 /// garbles Chinese names.
 pub fn to_csv(stats: &PlacementStats) -> Result<Vec<u8>, DomainError> {
@@ -87,7 +98,7 @@ pub fn to_csv(stats: &PlacementStats) -> Result<Vec<u8>, DomainError> {
             .into_iter()
             .map(|value| value.map(|v| v.to_string()).unwrap_or_default());
         writer
-            .write_record(labels.into_iter().chain(values))
+            .write_record(labels.into_iter().map(neutralise).chain(values))
             .map_err(internal)?;
     }
     writer
@@ -157,5 +168,15 @@ mod tests {
         assert_eq!(slug("  Spring / Autumn -- 2028 "), "spring-autumn-2028");
         assert_eq!(slug("2027年暑期实习"), "2027");
         assert_eq!(slug("暑期实习"), "cycle");
+    }
+
+    #[test]
+    fn text_cells_that_a_spreadsheet_would_run_become_text() {
+        for formula in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(neutralise(formula.to_owned()), format!("'{formula}"));
+        }
+        for text in ["Total", "北京基地", "a=b", "", "'quoted"] {
+            assert_eq!(neutralise(text.to_owned()), text);
+        }
     }
 }

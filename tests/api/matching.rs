@@ -433,7 +433,10 @@ async fn only_the_alliance_admin_runs_reads_and_publishes_matches() {
         StatusCode::CREATED,
     )
     .await;
-    assert!(drawn["seed"].as_i64().is_some_and(|seed| seed >= 0), "{drawn}");
+    assert!(
+        drawn["seed"].as_i64().is_some_and(|seed| seed >= 0),
+        "{drawn}"
+    );
     expect_problem(
         app.post(
             &format!("/api/v1/cycles/{}/match-runs", id(&setup.cycle)),
@@ -470,4 +473,138 @@ async fn only_the_alliance_admin_runs_reads_and_publishes_matches() {
     )
     .await;
     assert_eq!(placements["total"], 0);
+}
+
+/// Fires a publish together with `changes` resubmitted lists, alternating between two
+/// instances; answers the publish's status and problem, and each change's status and body.
+async fn publish_among_changes(
+    app: &TestApp,
+    second: &str,
+    run: &Value,
+    changes: &[(String, Value)],
+    cycle: &Value,
+) -> ((StatusCode, Value), Vec<(StatusCode, Value)>) {
+    let send = |request: reqwest::RequestBuilder| async move {
+        let response = request.send().await.expect("sent");
+        let status = response.status();
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        (status, body)
+    };
+    let apply = format!("/api/v1/cycles/{}/applications/me", id(cycle));
+    let publish = format!("/api/v1/match-runs/{}/publish", id(run));
+    let (earlier, later) = changes.split_at(changes.len() / 2);
+    let change = |n: usize, (token, list): &(String, Value)| {
+        let address = if n % 2 == 0 { &app.address } else { second };
+        let request = app
+            .client
+            .put(format!("{address}{apply}"))
+            .bearer_auth(token)
+            .json(&json!({"preferences": list}));
+        send(request)
+    };
+    let publishing = send(
+        app.client
+            .post(format!("{second}{publish}"))
+            .bearer_auth(&app.admin)
+            .json(&json!({})),
+    );
+    let (first_half, published, second_half) = tokio::join!(
+        futures_util::future::join_all(earlier.iter().enumerate().map(|(n, c)| change(n, c))),
+        publishing,
+        futures_util::future::join_all(later.iter().enumerate().map(|(n, c)| change(n + 1, c))),
+    );
+    (
+        published,
+        first_half.into_iter().chain(second_half).collect(),
+    )
+}
+
+#[tokio::test]
+async fn a_publish_racing_application_changes_never_publishes_a_run_they_made_stale() {
+    let app = spawn_app().await;
+    let second = app.sibling().await;
+    let usst = app.create_university("USST").await;
+    app.create_program("0854").await;
+    let first_choice = app.create_base("North", "Wuxi", &usst, &["0854"]).await;
+    let other = app.create_base("South", "Wuxi", &usst, &["0854"]).await;
+    let mut tokens = Vec::new();
+    for n in 0..10 {
+        let (_, token) = app
+            .create_student(&usst, &format!("r{n:02}"), "Racer", "0854", Some(50.0))
+            .await;
+        tokens.push(token);
+    }
+    for round in 0..5 {
+        let cycle = app.create_open_cycle(&format!("Race {round}"), 2).await;
+        app.set_seats(&cycle, &first_choice, 10).await;
+        app.set_seats(&cycle, &other, 10).await;
+        for token in &tokens {
+            let applied = app
+                .put(
+                    &format!("/api/v1/cycles/{}/applications/me", id(&cycle)),
+                    token,
+                    json!({"preferences": [first_choice["id"]]}),
+                )
+                .await;
+            expect_json(applied, StatusCode::OK).await;
+        }
+        let run = run_match(&app, &cycle, round).await;
+        assert_eq!(run["stats"]["matched"], 10);
+        // Every student asks four times to move to the other base: 40 changes.
+        let changes: Vec<(String, Value)> = (0..4)
+            .flat_map(|_| tokens.iter())
+            .map(|token| (token.clone(), json!([other["id"]])))
+            .collect();
+        let ((status, problem), answers) =
+            publish_among_changes(&app, &second, &run, &changes, &cycle).await;
+        let accepted = answers
+            .iter()
+            .filter(|(status, _)| *status == StatusCode::OK)
+            .count();
+        let cycle_now = expect_json(
+            app.get(&format!("/api/v1/cycles/{}", id(&cycle)), &app.admin)
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        if status == StatusCode::OK {
+            assert_eq!(
+                accepted, 0,
+                "round {round}: a change was accepted beside the publish"
+            );
+            for (status, problem) in &answers {
+                assert_eq!(*status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+                assert_eq!(fields_at_fault(problem), ["cycle"], "{problem}");
+            }
+            assert_eq!(cycle_now["published_run_id"], run["id"]);
+            for token in &tokens {
+                let mine = expect_json(
+                    app.get(
+                        &format!("/api/v1/cycles/{}/applications/me", id(&cycle)),
+                        token,
+                    )
+                    .await,
+                    StatusCode::OK,
+                )
+                .await;
+                assert_eq!(
+                    mine["preferences"],
+                    json!([first_choice["id"]]),
+                    "round {round}: the published run was made from the list the student has"
+                );
+            }
+        } else {
+            assert_eq!(status, StatusCode::CONFLICT, "round {round}: {problem}");
+            assert_eq!(problem_type(&problem), "run-stale", "round {round}");
+            assert_eq!(
+                accepted,
+                changes.len(),
+                "round {round}: nothing refused the changes"
+            );
+            assert!(cycle_now["published_run_id"].is_null());
+            let fresh = run_match(&app, &cycle, round).await;
+            let published = app.publish(&fresh).await;
+            assert_eq!(published["stats"]["matched"], 10);
+        }
+    }
 }

@@ -199,10 +199,19 @@ async fn the_openapi_document_states_the_limits_and_answers_the_server_keeps() {
     assert_eq!(parameter("limit")["schema"]["minimum"], 1);
     assert_eq!(parameter("limit")["schema"]["maximum"], 1000);
     assert_eq!(parameter("offset")["schema"]["minimum"], 0);
-    assert_eq!(schemas["SeatsRequest"]["properties"]["seats"]["maximum"], 10000);
-    assert_eq!(schemas["NewCycle"]["properties"]["max_preferences"]["maximum"], 50);
+    assert_eq!(
+        schemas["SeatsRequest"]["properties"]["seats"]["maximum"],
+        10000
+    );
+    assert_eq!(
+        schemas["NewCycle"]["properties"]["max_preferences"]["maximum"],
+        50
+    );
     assert_eq!(schemas["RunRequest"]["properties"]["seed"]["minimum"], 0);
-    assert_eq!(schemas["NewStudent"]["properties"]["email"]["format"], "email");
+    assert_eq!(
+        schemas["NewStudent"]["properties"]["email"]["format"],
+        "email"
+    );
     assert!(schemas["NewStudent"]["properties"]["name"]["pattern"].is_string());
 
     let stats = &document["paths"]["/api/v1/stats/placements"]["get"]["parameters"];
@@ -221,7 +230,10 @@ async fn the_openapi_document_states_the_limits_and_answers_the_server_keeps() {
         ("/api/v1/placements/{id}/withdraw", "post"),
     ] {
         let body = &document["paths"][path][method]["requestBody"];
-        assert_ne!(body["required"], true, "{method} {path} takes no body as well");
+        assert_ne!(
+            body["required"], true,
+            "{method} {path} takes no body as well"
+        );
     }
 
     let seats = &document["paths"]["/api/v1/cycles/{id}/seats/{base_id}"]["put"]["responses"];

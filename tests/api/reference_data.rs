@@ -537,14 +537,16 @@ async fn a_whole_number_written_with_a_zero_fraction_is_taken_and_a_fraction_is_
     let seats_path = format!("/api/v1/cycles/{}/seats/{}", id(&cycle), id(&base));
 
     let seats = expect_json(
-        app.put(&seats_path, &app.admin, json!({"seats": 12.0})).await,
+        app.put(&seats_path, &app.admin, json!({"seats": 12.0}))
+            .await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(seats["seats"], 12);
 
     let problem = expect_problem(
-        app.put(&seats_path, &app.admin, json!({"seats": 12.5})).await,
+        app.put(&seats_path, &app.admin, json!({"seats": 12.5}))
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;

