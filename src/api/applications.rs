@@ -57,7 +57,6 @@ pub struct ApplicationFilters {
 #[serde(deny_unknown_fields)]
 pub struct RankingRequest {
     /// The base's applicants, best first.
-    #[validate(length(max = 10000, message = "must list at most 10000 students"))]
     #[schema(max_items = 10000)]
     pub student_ids: Vec<StudentId>,
 }

@@ -114,7 +114,6 @@ pub struct CyclePatch {
 #[serde(deny_unknown_fields)]
 pub struct SeatsRequest {
     /// Interns the base takes in this cycle (0–10,000).
-    #[validate(range(min = 0, max = 10000, message = "must be between 0 and 10000"))]
     #[schema(minimum = 0, maximum = 10000)]
     #[serde(deserialize_with = "validate::whole")]
     pub seats: i32,
