@@ -116,15 +116,16 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     responses((status = 204), (status = 401, body = crate::error::Problem)))]
 pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let Some(token) = caller.token_id else {
+        return Ok(HttpResponse::NoContent().finish());
+    };
     state
         .db
         .write(move |conn| {
             let now = Timestamp::now();
-            dispatch!(conn, |c| diesel::update(
-                api_tokens::table.find(caller.token_id)
-            )
-            .set(api_tokens::revoked_at.eq(now))
-            .execute(c))?;
+            dispatch!(conn, |c| diesel::update(api_tokens::table.find(token))
+                .set(api_tokens::revoked_at.eq(now))
+                .execute(c))?;
             Ok(())
         })
         .await?;

@@ -15,7 +15,8 @@ use futures_util::future::LocalBoxFuture;
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user_id: UserId,
-    pub token_id: TokenId,
+    /// The API token the request carried; none for a browser session.
+    pub token_id: Option<TokenId>,
     pub email: String,
     pub role: Role,
     pub university_id: Option<UniversityId>,
@@ -102,7 +103,7 @@ impl Caller {
             .map_err(|e: String| DomainError::Internal(anyhow::anyhow!(e)))?;
         Ok(Some(Caller {
             user_id: row.user_id,
-            token_id: row.token_id,
+            token_id: Some(row.token_id),
             email: row.email,
             role,
             university_id: row.university_id,

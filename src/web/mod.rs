@@ -3,9 +3,11 @@
 //! API, never the API itself.
 
 pub mod assets;
+mod base;
 pub mod i18n;
 mod pages;
 pub mod session;
+mod student;
 pub mod time;
 
 use actix_web::web;
@@ -29,8 +31,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .get(pages::activate_form)
                 .post(pages::activate),
         )
-        .route("/student", web::get().to(pages::student_home))
-        .route("/base", web::get().to(pages::base_home))
+        .configure(student::routes)
+        .configure(base::routes)
         .route("/university", web::get().to(pages::university_home))
         .route("/alliance", web::get().to(pages::alliance_home))
         .route("/static/{name}", web::get().to(assets::serve));

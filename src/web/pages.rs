@@ -39,7 +39,7 @@ pub struct UserChrome {
 }
 
 impl Frame {
-    fn new(lang: Lang, session: Option<&Session>) -> Frame {
+    pub(super) fn new(lang: Lang, session: Option<&Session>) -> Frame {
         let t = lang.text();
         Frame {
             lang,
@@ -65,7 +65,7 @@ fn role_name(t: &'static Text, role: Role) -> &'static str {
 }
 
 /// The home page of each role.
-fn home_of(role: Role) -> &'static str {
+pub(super) fn home_of(role: Role) -> &'static str {
     match role {
         Role::Student => "/student",
         Role::BaseCoordinator => "/base",
@@ -112,15 +112,15 @@ struct MessagePage {
 }
 
 /// One section of a role home.
-struct Section {
+pub(super) struct Section {
     id: &'static str,
     heading: &'static str,
 }
 
 /// The cycle whose window the home shows.
-struct CycleLine {
-    name: String,
-    deadline: String,
+pub(super) struct CycleLine {
+    pub name: String,
+    pub deadline: String,
 }
 
 #[derive(Template)]
@@ -134,7 +134,7 @@ struct HomePage {
 }
 
 /// An HTML answer in the chosen language, remembering `?lang=` when it was given.
-fn html(choice: Choice, status: StatusCode, page: &impl Template) -> HttpResponse {
+pub(super) fn html(choice: Choice, status: StatusCode, page: &impl Template) -> HttpResponse {
     match page.render() {
         Ok(body) => {
             let mut response = HttpResponse::build(status);
@@ -156,7 +156,7 @@ fn html(choice: Choice, status: StatusCode, page: &impl Template) -> HttpRespons
 }
 
 /// A 303 to `to`, remembering `?lang=` when it was given.
-fn redirect(choice: Choice, to: &str) -> HttpResponse {
+pub(super) fn redirect(choice: Choice, to: &str) -> HttpResponse {
     let mut response = HttpResponse::SeeOther();
     response.insert_header((LOCATION, to));
     if choice.remember {
@@ -165,7 +165,10 @@ fn redirect(choice: Choice, to: &str) -> HttpResponse {
     response.finish()
 }
 
-fn with_cookies(mut response: HttpResponse, cookies: Vec<Cookie<'static>>) -> HttpResponse {
+pub(super) fn with_cookies(
+    mut response: HttpResponse,
+    cookies: Vec<Cookie<'static>>,
+) -> HttpResponse {
     for cookie in cookies {
         if let Err(error) = response.add_cookie(&cookie) {
             tracing::error!(%error, "cannot set a cookie");
@@ -174,7 +177,7 @@ fn with_cookies(mut response: HttpResponse, cookies: Vec<Cookie<'static>>) -> Ht
     response
 }
 
-fn message(
+pub(super) fn message(
     choice: Choice,
     session: Option<&Session>,
     status: StatusCode,
@@ -197,7 +200,11 @@ fn message(
 }
 
 /// The page for a failure of placemat itself: nothing was changed.
-fn failure(choice: Choice, session: Option<&Session>, error: DomainError) -> HttpResponse {
+pub(super) fn failure(
+    choice: Choice,
+    session: Option<&Session>,
+    error: DomainError,
+) -> HttpResponse {
     let status = match error {
         DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -214,7 +221,7 @@ fn failure(choice: Choice, session: Option<&Session>, error: DomainError) -> Htt
 }
 
 /// The refusal of a form without its CSRF token, or with a wrong one.
-fn forged(choice: Choice, session: Option<&Session>) -> HttpResponse {
+pub(super) fn forged(choice: Choice, session: Option<&Session>) -> HttpResponse {
     let t = choice.lang.text();
     message(
         choice,
@@ -227,7 +234,7 @@ fn forged(choice: Choice, session: Option<&Session>) -> HttpResponse {
 
 /// The session of a page for one role: signed out goes to `/login`, another role gets a
 /// readable 403 page.
-async fn session_for(
+pub(super) async fn session_for(
     req: &HttpRequest,
     state: &AppState,
     choice: Choice,
@@ -252,11 +259,11 @@ async fn session_for(
 
 /// A form's fields; a body that is not a form reads as an empty one, which every handler
 /// refuses for its missing CSRF token.
-fn read_form<T: Default + serde::de::DeserializeOwned>(body: &[u8]) -> T {
+pub(super) fn read_form<T: Default + serde::de::DeserializeOwned>(body: &[u8]) -> T {
     serde_urlencoded::from_bytes(body).unwrap_or_default()
 }
 
-fn query_flag(req: &HttpRequest, name: &str) -> Option<String> {
+pub(super) fn query_flag(req: &HttpRequest, name: &str) -> Option<String> {
     serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
         .unwrap_or_default()
         .into_iter()
@@ -519,7 +526,10 @@ pub async fn activate(
 }
 
 /// The latest cycle and its application deadline in the reader's words.
-async fn latest_cycle(state: &AppState, lang: Lang) -> Result<Option<CycleLine>, DomainError> {
+pub(super) async fn latest_cycle(
+    state: &AppState,
+    lang: Lang,
+) -> Result<Option<CycleLine>, DomainError> {
     let cycle: Option<(String, Timestamp)> = state
         .db
         .read(|conn| {
@@ -537,7 +547,7 @@ async fn latest_cycle(state: &AppState, lang: Lang) -> Result<Option<CycleLine>,
     }))
 }
 
-async fn home(
+pub(super) async fn home(
     req: HttpRequest,
     state: web::Data<AppState>,
     role: Role,
@@ -572,38 +582,8 @@ async fn home(
     )
 }
 
-fn section(id: &'static str, heading: &'static str) -> Section {
+pub(super) fn section(id: &'static str, heading: &'static str) -> Section {
     Section { id, heading }
-}
-
-/// `GET /student`.
-pub async fn student_home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    home(req, state, Role::Student, |t| {
-        (
-            t.home_student,
-            vec![
-                section("bases", t.section_bases),
-                section("choices", t.section_my_choices),
-            ],
-        )
-    })
-    .await
-}
-
-/// `GET /base`.
-pub async fn base_home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    home(req, state, Role::BaseCoordinator, |t| {
-        (
-            t.home_base,
-            vec![
-                section("seats", t.section_seats),
-                section("applicants", t.section_applicants),
-                section("offers", t.section_offers),
-                section("direct-applications", t.section_direct_applications),
-            ],
-        )
-    })
-    .await
 }
 
 /// `GET /university`.

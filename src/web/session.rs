@@ -2,7 +2,7 @@
 //! an idle and an absolute timeout, revoked server-side at sign-out. Each session carries
 //! the CSRF token its forms must send back.
 
-use crate::auth::token;
+use crate::auth::{token, Caller};
 use crate::db::models::User;
 use crate::db::schema::{users, web_sessions};
 use crate::dispatch;
@@ -128,6 +128,21 @@ pub async fn current(req: &HttpRequest, state: &AppState) -> Result<Option<Sessi
         base_id,
         student_id,
     }))
+}
+
+impl Session {
+    /// The signed-in user as the services know a caller: the same scope as an API token.
+    pub fn caller(&self) -> Caller {
+        Caller {
+            user_id: self.user_id,
+            token_id: None,
+            email: self.email.clone(),
+            role: self.role,
+            university_id: self.university_id,
+            base_id: self.base_id,
+            student_id: self.student_id,
+        }
+    }
 }
 
 /// Opens a new session for the user: always a fresh id, so that an id planted before
