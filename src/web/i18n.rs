@@ -325,3 +325,66 @@ mod tests {
         assert_eq!(best_match("en;q=0"), None);
     }
 }
+
+/// A placement's state in words, as both the student and the coordinator read it.
+pub fn placement_status(lang: Lang, status: crate::domain::PlacementStatus) -> &'static str {
+    use crate::domain::PlacementStatus::*;
+    match (lang, status) {
+        (Lang::En, Offered) => "offered",
+        (Lang::En, Confirmed) => "confirmed",
+        (Lang::En, Declined) => "declined",
+        (Lang::En, Withdrawn) => "withdrawn",
+        (Lang::En, Completed) => "completed",
+        (Lang::Zh, Offered) => "已录取待确认",
+        (Lang::Zh, Confirmed) => "已确认",
+        (Lang::Zh, Declined) => "已婉拒",
+        (Lang::Zh, Withdrawn) => "已退出",
+        (Lang::Zh, Completed) => "已完成",
+    }
+}
+
+/// Why a change was refused, in words, chosen by the kind of clash and never by the
+/// wording of its detail.
+pub fn conflict(lang: Lang, kind: crate::domain::Conflict) -> &'static str {
+    use crate::domain::Conflict::*;
+    match lang {
+        Lang::En => match kind {
+            RunStale => "The inputs changed after this run; run the match again before publishing.",
+            CyclePublished => "The match of this cycle is published; this no longer changes it.",
+            SecondRoundNotOpen => "The second round opens when the match is published.",
+            NoFreeSeat => "No seat is free at this base.",
+            SeatsBelowTaken => "The base already holds more placements than that many seats.",
+            PlacementState => "This placement has moved on; it no longer allows this. The page shows where it is now.",
+            AlreadyPlaced => "The student already holds a placement in this cycle.",
+            DuplicateDirectApplication => "There is already an application to this base waiting for an answer.",
+            DirectApplicationDecided => "This application was answered already.",
+            EmailTaken => "Another account uses this email.",
+            StudentNumberTaken => "Another student of the university has this student number.",
+            UniversityCodeTaken | ProgramCodeTaken | CycleNameTaken | AlreadyExists => {
+                "Something with the same name or code exists already."
+            }
+            EmailNotFailed => "Only an email that failed is sent again.",
+            DataRule => "The change would break a rule of the records; nothing was changed.",
+            ConcurrentChange => "Someone changed this at the same moment; try again.",
+        },
+        Lang::Zh => match kind {
+            RunStale => "本次匹配之后申请、排序或名额有变动，请重新运行匹配后再发布。",
+            CyclePublished => "本轮匹配结果已发布，此项修改不再影响匹配。",
+            SecondRoundNotOpen => "匹配结果发布后才开放第二轮申请。",
+            NoFreeSeat => "该基地已没有空余名额。",
+            SeatsBelowTaken => "该基地已有的实习安排多于这个名额数。",
+            PlacementState => "该实习安排的状态已变化，不能再进行此操作。页面显示的是当前状态。",
+            AlreadyPlaced => "该学生本轮已有实习安排。",
+            DuplicateDirectApplication => "你已向该基地提交申请，正在等待答复。",
+            DirectApplicationDecided => "该申请已经处理过了。",
+            EmailTaken => "该邮箱已被其他账号使用。",
+            StudentNumberTaken => "本校已有学生使用该学号。",
+            UniversityCodeTaken | ProgramCodeTaken | CycleNameTaken | AlreadyExists => {
+                "已存在同名或同代码的记录。"
+            }
+            EmailNotFailed => "只有发送失败的邮件才能重发。",
+            DataRule => "该修改违反数据规则，未做任何更改。",
+            ConcurrentChange => "有人同时修改了这条记录，请重试。",
+        },
+    }
+}
