@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "placemat", description = "Internship placement service of a regional alliance of engineering universities."),
-    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    components(schemas(crate::error::Problem, crate::error::FieldError, crate::domain::ListRule)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

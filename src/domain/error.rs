@@ -10,6 +10,9 @@ use utoipa::ToSchema;
 pub struct FieldError {
     pub field: String,
     pub message: String,
+    /// Which rule of a student's list the field breaks, for a client that words it itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<ListRule>,
 }
 
 impl FieldError {
@@ -17,8 +20,41 @@ impl FieldError {
         Self {
             field: field.into(),
             message: message.into(),
+            rule: None,
         }
     }
+
+    /// A field that breaks a named rule of a student's list.
+    pub fn broke(field: impl Into<String>, rule: ListRule, message: impl Into<String>) -> Self {
+        Self {
+            rule: Some(rule),
+            ..Self::new(field, message)
+        }
+    }
+}
+
+/// The rules a student's ranked list of bases must keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ListRule {
+    /// The cycle's match is published: the first round is over.
+    Published,
+    /// The application window has not opened yet.
+    NotOpenYet,
+    /// The application window has closed.
+    Closed,
+    /// The list is empty or longer than the cycle allows.
+    Length,
+    /// The list names the base twice.
+    Repeated,
+    /// No such base.
+    UnknownBase,
+    /// The base is not taking interns.
+    Inactive,
+    /// The base has no seats in the cycle.
+    NoSeats,
+    /// The base does not accept the student's program.
+    WrongProgram,
 }
 
 /// Each way a request can clash with the current state; a client tells them apart by kind,
@@ -99,6 +135,11 @@ impl DomainError {
     /// A single field at fault.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::invalid_fields(vec![FieldError::new(field, message)])
+    }
+
+    /// A student's list that breaks one of its rules.
+    pub fn broke(field: impl Into<String>, rule: ListRule, message: impl Into<String>) -> Self {
+        Self::invalid_fields(vec![FieldError::broke(field, rule, message)])
     }
 
     /// Several fields at fault.

@@ -8,7 +8,7 @@ pub mod run;
 pub mod timestamp;
 pub mod validate;
 
-pub use error::{Conflict, DomainError, FieldError};
+pub use error::{Conflict, DomainError, FieldError, ListRule};
 pub use ids::*;
 pub use placement::{PlacementAction, PlacementStatus};
 pub use role::Role;

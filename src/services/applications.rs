@@ -37,8 +37,9 @@ pub async fn submit(
 ) -> Result<Submitted, DomainError> {
     caller.require_role(&[Role::Student])?;
     if preferences.is_empty() || preferences.len() > MAX_PREFERENCES {
-        return Err(DomainError::invalid(
+        return Err(DomainError::broke(
             "preferences",
+            ListRule::Length,
             format!("must list 1 to {MAX_PREFERENCES} bases"),
         ));
     }
@@ -65,8 +66,9 @@ pub async fn submit(
             // The version is bumped first: it takes the cycle row, in the order a publish
             // takes it, and refuses once the cycle is published.
             if !inputs::touch(conn, cycle_id)? {
-                return Err(DomainError::invalid(
+                return Err(DomainError::broke(
                     "cycle",
+                    ListRule::Published,
                     "the cycle's match is published; apply directly to a base with free seats",
                 ));
             }
@@ -167,26 +169,30 @@ fn check_preferences(
 ) -> Result<(), DomainError> {
     let now = Timestamp::now();
     if cycle.published_run_id.is_some() {
-        return Err(DomainError::invalid(
+        return Err(DomainError::broke(
             "cycle",
+            ListRule::Published,
             "the cycle's match is published; apply directly to a base with free seats",
         ));
     }
     if now < cycle.applications_open_at {
-        return Err(DomainError::invalid(
+        return Err(DomainError::broke(
             "cycle",
+            ListRule::NotOpenYet,
             format!("applications open at {}", cycle.applications_open_at),
         ));
     }
     if now >= cycle.applications_close_at {
-        return Err(DomainError::invalid(
+        return Err(DomainError::broke(
             "cycle",
+            ListRule::Closed,
             format!("applications closed at {}", cycle.applications_close_at),
         ));
     }
     if list.len() > cycle.max_preferences as usize {
-        return Err(DomainError::invalid(
+        return Err(DomainError::broke(
             "preferences",
+            ListRule::Length,
             format!(
                 "lists {} bases; this cycle allows at most {}",
                 list.len(),
@@ -219,17 +225,23 @@ fn check_preferences(
     for (index, base) in list.iter().enumerate() {
         let field = format!("preferences[{index}]");
         let problem = match known.get(base) {
-            _ if !seen.insert(*base) => Some("lists this base twice".to_owned()),
-            None => Some("no such base".to_owned()),
-            Some((false, _)) => Some("the base is not taking interns (inactive)".to_owned()),
-            Some((true, None | Some(0))) => Some("the base has no seats in this cycle".to_owned()),
-            Some(_) if !accepting.contains(base) => {
-                Some("the base does not accept the student's program".to_owned())
+            _ if !seen.insert(*base) => Some((ListRule::Repeated, "lists this base twice")),
+            None => Some((ListRule::UnknownBase, "no such base")),
+            Some((false, _)) => Some((
+                ListRule::Inactive,
+                "the base is not taking interns (inactive)",
+            )),
+            Some((true, None | Some(0))) => {
+                Some((ListRule::NoSeats, "the base has no seats in this cycle"))
             }
+            Some(_) if !accepting.contains(base) => Some((
+                ListRule::WrongProgram,
+                "the base does not accept the student's program",
+            )),
             Some(_) => None,
         };
-        if let Some(message) = problem {
-            errors.push(FieldError::new(field, message));
+        if let Some((rule, message)) = problem {
+            errors.push(FieldError::broke(field, rule, message));
         }
     }
     if errors.is_empty() {
