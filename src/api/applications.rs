@@ -19,8 +19,8 @@ use validator::Validate;
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicationRequest {
-    /// Bases, most wanted first.
-    #[validate(length(min = 1, max = 50, message = "must list 1 to 50 bases"))]
+    /// Bases, most wanted first; `services::applications` checks the length against the
+    /// cycle's limit.
     #[schema(min_items = 1, max_items = 50)]
     pub preferences: Vec<BaseId>,
 }

@@ -87,15 +87,19 @@ async fn an_ineligible_list_is_refused_entry_by_entry_and_the_old_list_stays() {
         .as_str()
         .unwrap_or("")
         .contains("no seats"));
-    for (list, field) in [
+    assert_eq!(problem["errors"][0]["rule"], "wrong_program");
+    assert_eq!(problem["errors"][1]["rule"], "no_seats");
+    for (list, field, rule) in [
         (
             json!([setup.bases["A"]["id"], setup.bases["A"]["id"]]),
             "preferences[1]",
+            json!("repeated"),
         ),
-        (json!([closed["id"]]), "preferences[0]"),
+        (json!([closed["id"]]), "preferences[0]", json!("inactive")),
         (
             json!(["6f1c1f5e-0000-4000-8000-000000000000"]),
             "preferences[0]",
+            json!("unknown_base"),
         ),
         (
             json!([
@@ -105,9 +109,10 @@ async fn an_ineligible_list_is_refused_entry_by_entry_and_the_old_list_stays() {
                 bio["id"]
             ]),
             "preferences",
+            json!("length"),
         ),
-        (json!([]), "preferences"),
-        (json!(["not-a-uuid"]), "preferences[0]"),
+        (json!([]), "preferences", json!("length")),
+        (json!(["not-a-uuid"]), "preferences[0]", Value::Null),
     ] {
         let problem = expect_problem(
             app.put(&mine(&setup.cycle), token, json!({"preferences": list}))
@@ -116,6 +121,7 @@ async fn an_ineligible_list_is_refused_entry_by_entry_and_the_old_list_stays() {
         )
         .await;
         assert_eq!(fields_at_fault(&problem), vec![field], "{list}");
+        assert_eq!(problem["errors"][0]["rule"], rule, "{list}");
     }
     let after = expect_json(app.get(&mine(&setup.cycle), token).await, StatusCode::OK).await;
     assert_eq!(
@@ -137,7 +143,7 @@ async fn an_ineligible_list_is_refused_entry_by_entry_and_the_old_list_stays() {
     )
     .await;
     assert_eq!(fields_at_fault(&problem), vec!["cycle"]);
-    assert!(problem["detail"].as_str().unwrap_or("").contains("closed"));
+    assert_eq!(problem["errors"][0]["rule"], "closed");
 }
 
 #[tokio::test]
