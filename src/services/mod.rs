@@ -9,4 +9,5 @@ pub mod invitations;
 pub mod match_runs;
 pub mod placements;
 pub mod seats;
+pub mod student_view;
 pub mod students;

@@ -7,6 +7,7 @@ mod driver;
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+mod student;
 
 use driver::{availability, Availability, Browser};
 use helpers::{expect_json, spawn_app, TestApp, PASSWORD};
@@ -125,6 +126,79 @@ async fn photograph(browser: &Browser, name: &str) {
     browser.screenshot(&format!("{name}-375")).await;
     browser.viewport(1280).await;
     browser.screenshot(&format!("{name}-1280")).await;
+}
+
+/// A session signed in over plain HTTP, for requests a browser would not send.
+struct PageSession {
+    cookie: String,
+    csrf: String,
+}
+
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|value| value.strip_prefix(&format!("{name}=")))
+        .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+}
+
+fn csrf_of(page: &str) -> String {
+    page.split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a form with a CSRF token")
+        .to_owned()
+}
+
+async fn page_session(app: &TestApp, email: &str, password: &str) -> PageSession {
+    let form = app
+        .client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("sent");
+    let form_cookie = set_cookie(&form, "placemat_form").expect("a form cookie");
+    let csrf = csrf_of(&form.text().await.expect("a page"));
+    let signed_in = app
+        .client
+        .post(app.url("/login"))
+        .header("cookie", format!("placemat_form={form_cookie}"))
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("csrf_token", &csrf),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    let cookie = set_cookie(&signed_in, "placemat_session").expect("signed in");
+    let home = app
+        .client
+        .get(app.url("/"))
+        .header("cookie", format!("placemat_session={cookie}"))
+        .send()
+        .await
+        .expect("sent");
+    let path = home
+        .headers()
+        .get("location")
+        .and_then(|value| value.to_str().ok())
+        .expect("a home")
+        .to_owned();
+    let page = with_cookie(app, reqwest::Method::GET, &path, &cookie)
+        .await
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("a page");
+    PageSession {
+        csrf: csrf_of(&page),
+        cookie,
+    }
 }
 
 /// A request from outside the browser carrying the browser's session cookie.
