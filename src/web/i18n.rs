@@ -312,20 +312,6 @@ pub static ZH: Text = Text {
     back_to_sign_in: "返回登录",
 };
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accept_language_picks_the_heaviest_language_placemat_speaks() {
-        assert_eq!(best_match("en-GB,en;q=0.9,zh-CN;q=0.8"), Some(Lang::En));
-        assert_eq!(best_match("fr-FR,zh;q=0.5,en;q=0.4"), Some(Lang::Zh));
-        assert_eq!(best_match("zh-TW;q=0.2,en;q=0.7"), Some(Lang::En));
-        assert_eq!(best_match("fr,de;q=0.5"), None);
-        assert_eq!(best_match("en;q=0"), None);
-    }
-}
-
 /// A placement's state in words, as both the student and the coordinator read it.
 pub fn placement_status(lang: Lang, status: crate::domain::PlacementStatus) -> &'static str {
     use crate::domain::PlacementStatus::*;
@@ -386,5 +372,19 @@ pub fn conflict(lang: Lang, kind: crate::domain::Conflict) -> &'static str {
             DataRule => "该修改违反数据规则，未做任何更改。",
             ConcurrentChange => "有人同时修改了这条记录，请重试。",
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_heaviest_language_placemat_speaks() {
+        assert_eq!(best_match("en-GB,en;q=0.9,zh-CN;q=0.8"), Some(Lang::En));
+        assert_eq!(best_match("fr-FR,zh;q=0.5,en;q=0.4"), Some(Lang::Zh));
+        assert_eq!(best_match("zh-TW;q=0.2,en;q=0.7"), Some(Lang::En));
+        assert_eq!(best_match("fr,de;q=0.5"), None);
+        assert_eq!(best_match("en;q=0"), None);
     }
 }
