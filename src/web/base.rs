@@ -428,7 +428,8 @@ async fn refused(
             let text = match field {
                 "seats" => w.seats_out_of_range,
                 "reason" => w.reason_unfit,
-                _ => w.ranking_stale,
+                ranked if ranked.starts_with("student_ids") => w.ranking_stale,
+                _ => w.unaccepted,
             };
             (StatusCode::UNPROCESSABLE_ENTITY, text)
         }
@@ -552,15 +553,16 @@ async fn save_ranking(
     }
 }
 
-/// The placement and the action named by a path, if both read.
-fn placement_path(path: &(String, String)) -> Option<(PlacementId, PlacementAction)> {
-    let action = match path.1.as_str() {
-        "confirm" => PlacementAction::Confirm,
-        "decline" => PlacementAction::Decline,
-        "complete" => PlacementAction::Complete,
+/// The placement and the action named by a path, if both read, with the `done` of the
+/// redirect after it.
+fn placement_path(path: &(String, String)) -> Option<(PlacementId, PlacementAction, &'static str)> {
+    let (action, done) = match path.1.as_str() {
+        "confirm" => (PlacementAction::Confirm, "confirmed"),
+        "decline" => (PlacementAction::Decline, "declined"),
+        "complete" => (PlacementAction::Complete, "completed"),
         _ => return None,
     };
-    Some((path.0.parse().ok()?, action))
+    Some((path.0.parse().ok()?, action, done))
 }
 
 /// `GET /base/placements/{id}/decline`: asks for the reason before declining an offer.
@@ -574,7 +576,7 @@ async fn decline_form(
         Err(response) => return response,
     };
     match placement_path(&path) {
-        Some((id, PlacementAction::Decline)) => {
+        Some((id, PlacementAction::Decline, _)) => {
             decline_page(&state, &who, id, StatusCode::OK, "", None).await
         }
         _ => not_yours(&who),
@@ -642,7 +644,7 @@ async fn act_on_placement(
     if !session::same_secret(&who.session.csrf, &form.csrf_token) {
         return forged(who.choice, Some(&who.session));
     }
-    let Some((id, action)) = placement_path(&path) else {
+    let Some((id, action, done)) = placement_path(&path) else {
         return not_yours(&who);
     };
     let reason = if action == PlacementAction::Decline {
@@ -673,11 +675,6 @@ async fn act_on_placement(
     match acted {
         Ok(placement) => {
             tracing::info!(placement = %id, status = %placement.status, "placement {}ed", action.verb());
-            let done = match action {
-                PlacementAction::Confirm => "confirmed",
-                PlacementAction::Decline => "declined",
-                PlacementAction::Complete | PlacementAction::Withdraw => "completed",
-            };
             redirect(who.choice, &format!("/base?done={done}#offers"))
         }
         Err(error) => refused(&state, &who, Part::Offers, error, None, None).await,

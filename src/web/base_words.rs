@@ -61,6 +61,7 @@ pub struct Words {
     pub not_yours_text: &'static str,
     pub no_base_title: &'static str,
     pub no_base_text: &'static str,
+    pub unaccepted: &'static str,
 }
 
 impl Words {
@@ -137,6 +138,7 @@ pub static EN: Words = Words {
     not_yours_text: "This offer or application is not at your base, or no longer exists.",
     no_base_title: "No base yet",
     no_base_text: "Your login is not tied to a base. Ask the alliance admin to link it.",
+    unaccepted: "The form was not accepted; nothing was changed. Check it and try again.",
 };
 
 pub static ZH: Words = Words {
@@ -196,4 +198,5 @@ pub static ZH: Words = Words {
     not_yours_text: "该录取或申请不属于您的基地，或已不存在。",
     no_base_title: "尚未关联基地",
     no_base_text: "您的账号尚未关联实习基地，请联系联盟管理员。",
+    unaccepted: "表单未被接受，未做任何更改。请检查后重试。",
 };

@@ -161,6 +161,12 @@ async fn the_coordinator_moves_an_applicant_up_and_the_saved_order_stays() {
     assert_eq!(applicants_on_page(&browser).await, ["Lin Yue", "Zhou Min"]);
     let row = row_of(&browser, "applicants", "Zhou Min").await;
     assert!(row.contains("92"), "the score shows: {row}");
+
+    browser.goto(&world.app.url("/base?lang=zh")).await;
+    browser.button("上移 Zhou Min").await;
+    browser.button("保存排序").await;
+    browser.field("名额").await;
+    assert_eq!(applicants_on_page(&browser).await, ["Lin Yue", "Zhou Min"]);
 }
 
 #[tokio::test]
@@ -187,6 +193,7 @@ async fn after_publication_the_coordinator_confirms_one_offer_and_declines_anoth
         .await
         .contains("confirmed"));
     browser.button("Decline Zhou Min").await.click().await;
+    photograph(&browser, "base-decline").await;
     browser
         .field("Reason")
         .await
