@@ -231,10 +231,8 @@ async fn base_home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
         Err(response) => return response,
     };
     let draft = query_flag(&req, "order").map(|order| student_ids(&order).unwrap_or_default());
-    let up = query_flag(&req, "up").and_then(|id| id.parse().ok());
-    let down = query_flag(&req, "down").and_then(|id| id.parse().ok());
-    if let Some((student, upwards)) = up.map(|s| (s, true)).or(down.map(|s| (s, false))) {
-        let order = moved(draft.unwrap_or_default(), student, upwards);
+    if let Some((student, step)) = step_asked(&req) {
+        let order = moved(draft.unwrap_or_default(), student, step);
         return redirect(
             who.choice,
             &format!("/base?order={}#applicant-{student}", joined(&order)),
@@ -273,17 +271,42 @@ fn joined(order: &[StudentId]) -> String {
         .join(",")
 }
 
-/// The order with one student swapped with the one above or below.
-fn moved(mut order: Vec<StudentId>, student: StudentId, upwards: bool) -> Vec<StudentId> {
-    if let Some(at) = order.iter().position(|id| *id == student) {
-        let other = if upwards {
-            at.checked_sub(1)
-        } else {
-            Some(at + 1).filter(|&next| next < order.len())
-        };
-        if let Some(other) = other {
-            order.swap(at, other);
+/// One change to the draft order of the applicants.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Up,
+    Down,
+    /// To a place, 1 for the top.
+    To(usize),
+}
+
+/// The change a `GET /base` asks for: `up` or `down` with a student, or `student` and `to`.
+fn step_asked(req: &HttpRequest) -> Option<(StudentId, Step)> {
+    let student = |name: &str| query_flag(req, name).and_then(|id| id.parse().ok());
+    if let Some(id) = student("up") {
+        return Some((id, Step::Up));
+    }
+    if let Some(id) = student("down") {
+        return Some((id, Step::Down));
+    }
+    let place = query_flag(req, "to").and_then(|place| place.trim().parse().ok())?;
+    Some((student("student")?, Step::To(place)))
+}
+
+/// The order with one student moved; a student it does not hold leaves it as it is.
+fn moved(mut order: Vec<StudentId>, student: StudentId, step: Step) -> Vec<StudentId> {
+    let Some(at) = order.iter().position(|id| *id == student) else {
+        return order;
+    };
+    match step {
+        Step::Up if at > 0 => order.swap(at, at - 1),
+        Step::Down if at + 1 < order.len() => order.swap(at, at + 1),
+        Step::To(place) => {
+            let moving = order.remove(at);
+            let index = place.saturating_sub(1).min(order.len());
+            order.insert(index, moving);
         }
+        Step::Up | Step::Down => {}
     }
     order
 }
@@ -739,13 +762,25 @@ mod tests {
     #[test]
     fn a_move_swaps_with_the_neighbour_and_stops_at_the_ends() {
         let order = ids(3);
-        let up = moved(order.clone(), order[1], true);
+        let up = moved(order.clone(), order[1], Step::Up);
         assert_eq!(up, vec![order[1], order[0], order[2]]);
-        let down = moved(order.clone(), order[1], false);
+        let down = moved(order.clone(), order[1], Step::Down);
         assert_eq!(down, vec![order[0], order[2], order[1]]);
-        assert_eq!(moved(order.clone(), order[0], true), order);
-        assert_eq!(moved(order.clone(), order[2], false), order);
-        assert_eq!(moved(order.clone(), StudentId::generate(), true), order);
+        assert_eq!(moved(order.clone(), order[0], Step::Up), order);
+        assert_eq!(moved(order.clone(), order[2], Step::Down), order);
+        assert_eq!(moved(order.clone(), StudentId::generate(), Step::Up), order);
+    }
+
+    #[test]
+    fn a_student_put_at_a_place_takes_it_within_the_list() {
+        let order = ids(4);
+        let top = moved(order.clone(), order[3], Step::To(1));
+        assert_eq!(top, vec![order[3], order[0], order[1], order[2]]);
+        let third = moved(order.clone(), order[0], Step::To(3));
+        assert_eq!(third, vec![order[1], order[2], order[0], order[3]]);
+        let beyond = moved(order.clone(), order[1], Step::To(99));
+        assert_eq!(beyond, vec![order[0], order[2], order[3], order[1]]);
+        assert_eq!(moved(order.clone(), order[2], Step::To(0))[0], order[2]);
     }
 
     #[test]

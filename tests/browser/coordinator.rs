@@ -162,11 +162,41 @@ async fn the_coordinator_moves_an_applicant_up_and_the_saved_order_stays() {
     let row = row_of(&browser, "applicants", "Zhou Min").await;
     assert!(row.contains("92"), "the score shows: {row}");
 
+    world
+        .app
+        .create_student(&world.university, "S003", "Chen Jie", "0854", Some(70.0))
+        .await;
+    apply(&world.app, "S003@students.test", &cycle, &base).await;
+    browser.goto(&world.app.url("/base")).await;
+    assert_eq!(
+        applicants_on_page(&browser).await,
+        ["Lin Yue", "Zhou Min", "Chen Jie"],
+        "a new applicant follows the ranked ones"
+    );
+    browser
+        .script("document.getElementById('move-student').selectedIndex = 2; return null;")
+        .await;
+    browser.fill("Place", "1").await;
+    browser.button("Put at place").await.click().await;
+    assert_eq!(
+        applicants_on_page(&browser).await,
+        ["Chen Jie", "Lin Yue", "Zhou Min"]
+    );
+    browser.button("Save ranking").await.click().await;
+    browser.goto(&world.app.url("/base")).await;
+    assert_eq!(
+        applicants_on_page(&browser).await,
+        ["Chen Jie", "Lin Yue", "Zhou Min"]
+    );
+
     browser.goto(&world.app.url("/base?lang=zh")).await;
     browser.button("上移 Zhou Min").await;
     browser.button("保存排序").await;
     browser.field("名额").await;
-    assert_eq!(applicants_on_page(&browser).await, ["Lin Yue", "Zhou Min"]);
+    assert_eq!(
+        applicants_on_page(&browser).await,
+        ["Chen Jie", "Lin Yue", "Zhou Min"]
+    );
 }
 
 #[tokio::test]
