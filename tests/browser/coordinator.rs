@@ -274,6 +274,25 @@ async fn after_publication_the_coordinator_confirms_one_offer_and_declines_anoth
         .text()
         .await
         .contains("The match of this cycle is published; this no longer changes it."));
+
+    world
+        .app
+        .create_student(&world.university, "S003", "Chen Jie", "0854", Some(81.5))
+        .await;
+    let chen = world.app.login("S003@students.test", PASSWORD).await;
+    let direct = format!("/api/v1/cycles/{}/direct-applications", id(&cycle));
+    expect_json(
+        world
+            .app
+            .post(&direct, &chen, json!({"base_id": base["id"]}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    browser.goto(&world.app.url("/base")).await;
+    assert!(row_of(&browser, "direct-applications", "Chen Jie")
+        .await
+        .contains("pending"));
     photograph(&browser, "base").await;
 }
 
