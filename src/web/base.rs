@@ -9,6 +9,7 @@ use super::pages::{
 };
 use super::session::{self, Session};
 use super::time;
+use crate::api::placements::DeclineRequest;
 use crate::db::models::Cycle;
 use crate::domain::validate;
 use crate::domain::*;
@@ -21,9 +22,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 use std::collections::HashMap;
-
-/// The longest reason for declining, as the API takes it.
-const MAX_REASON_CHARS: usize = 1000;
+use validator::Validate;
 
 /// Mounts the coordinator's page and its forms.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -671,13 +670,14 @@ async fn act_on_placement(
         return not_yours(&who);
     };
     let reason = if action == PlacementAction::Decline {
-        let reason = validate::normalise(&form.reason);
+        // The reason is read as the API reads it, so that both take the same texts.
+        let request = DeclineRequest {
+            reason: validate::normalise(&form.reason),
+        };
         let w = who.words();
-        let problem = if reason.is_empty() {
+        let problem = if request.reason.is_empty() {
             Some(w.reason_missing)
-        } else if reason.chars().count() > MAX_REASON_CHARS
-            || validate::multi_line_text(&reason).is_err()
-        {
+        } else if request.validate().is_err() {
             Some(w.reason_unfit)
         } else {
             None
@@ -686,7 +686,7 @@ async fn act_on_placement(
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             return decline_page(&state, &who, id, status, &form.reason, Some(problem)).await;
         }
-        Some(reason)
+        Some(request.reason)
     } else {
         None
     };
