@@ -6,6 +6,8 @@ use crate::services::base_view::DirectStatus;
 
 /// The words of the coordinator's page in one language.
 pub struct Words {
+    /// What follows a label before its value: `: ` in English, `：` in Chinese.
+    pub colon: &'static str,
     pub cycle: &'static str,
     pub published: &'static str,
     pub seats: &'static str,
@@ -86,6 +88,7 @@ impl Words {
 }
 
 pub static EN: Words = Words {
+    colon: ": ",
     cycle: "Cycle",
     published: "The match of this cycle is published.",
     seats: "Seats",
@@ -148,6 +151,7 @@ pub static EN: Words = Words {
 };
 
 pub static ZH: Words = Words {
+    colon: "：",
     cycle: "批次",
     published: "本批次的匹配结果已发布。",
     seats: "名额",

@@ -56,6 +56,17 @@ async fn publish_a_run(app: &TestApp, cycle: &Value) {
     app.publish(&run).await;
 }
 
+/// The placement of the student named `name` in the cycle, as the API tells it.
+async fn placement_of(app: &TestApp, cycle: &Value, name: &str) -> Value {
+    let path = format!("/api/v1/placements?cycle={}", id(cycle));
+    let placements = expect_json(app.get(&path, &app.admin).await, StatusCode::OK).await;
+    placements["items"]
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["student_name"] == name))
+        .cloned()
+        .expect("a placement")
+}
+
 /// The names of the applicants on the page, top to bottom.
 async fn applicants_on_page(browser: &super::Browser) -> Vec<String> {
     let names = browser
@@ -222,6 +233,36 @@ async fn after_publication_the_coordinator_confirms_one_offer_and_declines_anoth
     assert!(row_of(&browser, "offers", "Lin Yue")
         .await
         .contains("confirmed"));
+    let cookie = browser
+        .cookie("placemat_session")
+        .await
+        .expect("a session cookie");
+    let csrf = browser
+        .script("return document.querySelector('input[name=csrf_token]').value;")
+        .await;
+    let offer = placement_of(&world.app, &cycle, "Zhou Min").await;
+    let path = format!("/base/placements/{}/decline", id(&offer));
+    let without_reason = with_cookie(&world.app, reqwest::Method::POST, &path, &cookie)
+        .await
+        .header("accept-language", "en")
+        .form(&[
+            ("csrf_token", csrf.as_str().expect("a token")),
+            ("reason", "  "),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(without_reason.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(without_reason
+        .text()
+        .await
+        .expect("a page")
+        .contains("Say why the base declines."));
+    assert_eq!(
+        placement_of(&world.app, &cycle, "Zhou Min").await["status"],
+        "offered"
+    );
+
     browser.button("Decline Zhou Min").await.click().await;
     photograph(&browser, "base-decline").await;
     browser
@@ -239,33 +280,20 @@ async fn after_publication_the_coordinator_confirms_one_offer_and_declines_anoth
         .contains("confirmed"));
     browser.button("Complete Lin Yue").await;
 
-    let path = format!("/api/v1/placements?cycle={}", id(&cycle));
-    let placements =
-        expect_json(world.app.get(&path, &world.app.admin).await, StatusCode::OK).await;
-    let of = |name: &str| {
-        placements["items"]
-            .as_array()
-            .and_then(|all| all.iter().find(|p| p["student_name"] == name))
-            .cloned()
-            .expect("a placement")
-    };
-    assert_eq!(of("Lin Yue")["status"], "confirmed");
-    assert_eq!(of("Zhou Min")["status"], "declined");
-    assert_eq!(
-        of("Zhou Min")["decline_reason"],
-        "The lab closes for the summer."
-    );
+    let lin = placement_of(&world.app, &cycle, "Lin Yue").await;
+    let zhou = placement_of(&world.app, &cycle, "Zhou Min").await;
+    assert_eq!(lin["status"], "confirmed");
+    assert_eq!(zhou["status"], "declined");
+    assert_eq!(zhou["decline_reason"], "The lab closes for the summer.");
     let emails = expect_json(
         world.app.get("/api/v1/emails", &world.app.admin).await,
         StatusCode::OK,
     )
     .await;
     assert!(
-        emails["items"]
-            .as_array()
-            .is_some_and(|all| all.iter().any(|e| {
-                e["kind"] == "placement_confirmed" && e["placement_id"] == of("Lin Yue")["id"]
-            })),
+        emails["items"].as_array().is_some_and(|all| all
+            .iter()
+            .any(|e| { e["kind"] == "placement_confirmed" && e["placement_id"] == lin["id"] })),
         "a confirmation email is queued: {emails}"
     );
 
@@ -346,7 +374,7 @@ async fn accepting_a_direct_application_without_a_free_seat_is_refused_in_words(
 }
 
 #[tokio::test]
-async fn a_seats_form_without_its_csrf_token_is_refused_and_changes_nothing() {
+async fn a_forged_seats_form_changes_nothing_and_an_unknown_offer_reads_as_a_404() {
     let _slot = browser_slots().acquire().await.expect("a slot");
     let Some(browser) = browser().await else {
         return;
@@ -373,11 +401,10 @@ async fn a_seats_form_without_its_csrf_token_is_refused_and_changes_nothing() {
     assert_eq!(seats_of(&world.app, &cycle, &base).await["seats"], 3);
 
     let elsewhere = format!("/base/placements/{}/confirm", uuid::Uuid::new_v4());
-    let page = browser.cookie("placemat_session").await.expect("a cookie");
     let csrf = browser
         .script("return document.querySelector('input[name=csrf_token]').value;")
         .await;
-    let missing = with_cookie(&world.app, reqwest::Method::POST, &elsewhere, &page)
+    let missing = with_cookie(&world.app, reqwest::Method::POST, &elsewhere, &cookie)
         .await
         .form(&[("csrf_token", csrf.as_str().expect("a token"))])
         .send()
