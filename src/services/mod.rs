@@ -2,6 +2,7 @@
 
 pub mod applications;
 pub mod auth;
+pub mod base_view;
 pub mod cycles;
 pub mod direct_applications;
 pub mod inputs;

@@ -4,6 +4,7 @@
 
 pub mod assets;
 mod base;
+mod base_words;
 pub mod i18n;
 mod pages;
 pub mod session;

@@ -494,7 +494,11 @@ async fn publish_among_changes(
     let publish = format!("/api/v1/match-runs/{}/publish", id(run));
     let (earlier, later) = changes.split_at(changes.len() / 2);
     let change = |n: usize, (token, list): &(String, Value)| {
-        let address = if n.is_multiple_of(2) { &app.address } else { second };
+        let address = if n.is_multiple_of(2) {
+            &app.address
+        } else {
+            second
+        };
         let request = app
             .client
             .put(format!("{address}{apply}"))

@@ -360,3 +360,23 @@ fn quoted(text: &str) -> String {
         format!("\"{text}\"")
     }
 }
+
+impl Browser {
+    /// Replaces the text of the field whose `<label>` reads `label`.
+    pub async fn fill(&self, label: &str, text: &str) {
+        let field = self.field(label).await;
+        self.post(&format!("/element/{}/clear", field.id), json!({}))
+            .await;
+        field.type_text(text).await;
+    }
+
+    /// The current value of the field whose `<label>` reads `label`.
+    pub async fn value_of(&self, label: &str) -> String {
+        let field = self.field(label).await;
+        self.get(&format!("/element/{}/property/value", field.id))
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}

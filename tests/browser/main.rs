@@ -3,6 +3,7 @@
 //! chromium and chromedriver the suite says that it skipped, and passes, unless
 //! `PLACEMAT_BROWSER_TESTS=required`.
 
+mod coordinator;
 mod driver;
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
