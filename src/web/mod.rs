@@ -5,6 +5,7 @@
 pub mod assets;
 mod base;
 mod base_words;
+pub mod charts;
 pub mod i18n;
 mod pages;
 pub mod session;
