@@ -148,41 +148,41 @@ fn lock_of(conn: &mut DbConn, keys: &[(String, i32)]) -> Result<Option<Timestamp
 }
 
 /// Counts one failed sign-in on every key, starting a new window when the last one has
-/// passed and locking a key that reaches its limit. Runs inside a write transaction; on
-/// PostgreSQL the rows are locked so that instances counting at once do not lose a failure.
+/// passed and locking a key that reaches its limit. Each key is one upsert, so instances
+/// counting at once neither lose a failure nor wait on each other's reads.
 fn record_failure(conn: &mut DbConn, keys: &[(String, i32)]) -> Result<(), DomainError> {
+    use crate::db::sql_types::Instant;
+    use diesel::dsl::case_when;
+    use diesel::sql_types::{Integer, Nullable};
     let now = Timestamp::now();
     let window_start = now - Duration::minutes(WINDOW_MINUTES);
+    let lock = now + Duration::minutes(LOCKOUT_MINUTES);
+    // One statement per key, so that concurrent failures count on the row itself, with
+    // no read between: the right-hand sides read the row as it was before this failure.
     for (key, limit) in keys {
-        dispatch!(conn, |c| diesel::insert_into(login_throttle::table)
+        let stale = login_throttle::window_started_at.le(window_start);
+        let counted = case_when::<_, _, Integer>(stale, 1).otherwise(login_throttle::failures + 1);
+        let reaches_limit = counted.clone().ge(*limit);
+        let upsert = diesel::insert_into(login_throttle::table)
             .values((
                 login_throttle::key.eq(key),
-                login_throttle::failures.eq(0),
+                login_throttle::failures.eq(1),
                 login_throttle::window_started_at.eq(now),
-                login_throttle::locked_until.eq(None::<Timestamp>),
+                login_throttle::locked_until.eq((*limit <= 1).then_some(lock)),
             ))
-            .on_conflict_do_nothing()
-            .execute(c))?;
-        let row = login_throttle::table
-            .find(key)
-            .select((login_throttle::failures, login_throttle::window_started_at));
-        let (failures, started): (i32, Timestamp) = match conn {
-            DbConn::Pg(c) => row.for_update().first(&mut **c)?,
-            DbConn::Sqlite(c) => row.first(&mut **c)?,
-        };
-        let (failures, started) = if started <= window_start {
-            (1, now)
-        } else {
-            (failures.saturating_add(1), started)
-        };
-        let locked_until = (failures >= *limit).then(|| now + Duration::minutes(LOCKOUT_MINUTES));
-        dispatch!(conn, |c| diesel::update(login_throttle::table.find(key))
+            .on_conflict(login_throttle::key)
+            .do_update()
             .set((
-                login_throttle::failures.eq(failures),
-                login_throttle::window_started_at.eq(started),
-                login_throttle::locked_until.eq(locked_until),
-            ))
-            .execute(c))?;
+                login_throttle::failures.eq(counted),
+                login_throttle::window_started_at.eq(case_when::<_, _, Instant>(stale, now)
+                    .otherwise(login_throttle::window_started_at)),
+                login_throttle::locked_until.eq(case_when::<_, _, Nullable<Instant>>(
+                    reaches_limit,
+                    Some(lock),
+                )
+                .otherwise(None::<Timestamp>)),
+            ));
+        dispatch!(conn, |c| upsert.execute(c))?;
     }
     Ok(())
 }
