@@ -673,6 +673,7 @@ pub struct Words {
     pub first_round_over: &'static str,
     pub gone: &'static str,
     pub my_list: &'static str,
+    pub published_note: &'static str,
 }
 
 impl Words {
@@ -837,6 +838,7 @@ static EN: Words = Words {
     first_round_over: "The match is published: the first round is over. Apply in the second round below.",
     gone: "This is no longer possible. The page shows where things stand now.",
     my_list: "The list I saved",
+    published_note: "The match of this cycle is published.",
 };
 
 static ZH: Words = Words {
@@ -884,4 +886,5 @@ static ZH: Words = Words {
     first_round_over: "匹配结果已发布，第一轮已结束。请在下方参加第二轮申请。",
     gone: "此操作已不可行，页面显示的是当前情况。",
     my_list: "我保存的志愿",
+    published_note: "本轮匹配结果已发布。",
 };
