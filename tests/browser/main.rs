@@ -650,4 +650,46 @@ async fn a_script_in_a_name_shows_as_text() {
     assert!(browser.text().await.contains("<script>alert(1)</script>"));
     let scripts = browser.script("return document.scripts.length;").await;
     assert_eq!(scripts, json!(0), "nothing of the name became a script");
+
+    let app = &world.app;
+    let cycles = expect_json(app.get("/api/v1/cycles", &app.admin).await, StatusCode::OK).await;
+    let bases = expect_json(app.get("/api/v1/bases", &app.admin).await, StatusCode::OK).await;
+    app.set_seats(&cycles["items"][0], &bases["items"][0], 2)
+        .await;
+    let (_, token) = app
+        .create_student(
+            &world.university,
+            "S666",
+            "<img src=x onerror=alert(1)>",
+            "0854",
+            Some(60.0),
+        )
+        .await;
+    let mine = format!(
+        "/api/v1/cycles/{}/applications/me",
+        helpers::id(&cycles["items"][0])
+    );
+    expect_json(
+        app.put(
+            &mine,
+            &token,
+            json!({"preferences": [bases["items"][0]["id"]]}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    browser.button("Sign out").await.click().await;
+    sign_in(&browser, app, &world.coordinator_email, PASSWORD).await;
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("<img src=x onerror=alert(1)>"),
+        "the applicant's name shows as text on the coordinator's page"
+    );
+    let images = browser
+        .script("return document.querySelectorAll('main img').length;")
+        .await;
+    assert_eq!(images, json!(0), "nothing of the name became an element");
 }
