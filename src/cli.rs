@@ -219,7 +219,7 @@ pub fn create_user(
             id: UserId::generate(),
             email: email.clone(),
             password_hash: Some(hash),
-            role: role.as_str().to_owned(),
+            role,
             university_id,
             base_id,
             student_id: None,

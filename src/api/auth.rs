@@ -80,10 +80,7 @@ pub async fn login(
             },
             AuthError::Store(error) => error.into(),
         })?;
-    let role: Role = user
-        .role
-        .parse()
-        .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?;
+    let role = user.role;
     let secret = token::generate();
     let now = Timestamp::now();
     let row = ApiToken {

@@ -408,10 +408,10 @@ fn load_seats(
         (rows, total)
     });
     let base_ids: Vec<BaseId> = rows.iter().map(|(seats, _)| seats.base_id).collect();
-    let counts: Vec<(BaseId, String, i64)> = dispatch!(conn, |c| placements::table
+    let counts: Vec<(BaseId, PlacementStatus, i64)> = dispatch!(conn, |c| placements::table
         .filter(placements::cycle_id.eq(cycle_id))
         .filter(placements::base_id.eq_any(&base_ids))
-        .filter(placements::status.eq_any(["offered", "confirmed"]))
+        .filter(placements::status.eq_any([PlacementStatus::Offered, PlacementStatus::Confirmed]))
         .group_by((placements::base_id, placements::status))
         .select((
             placements::base_id,
@@ -422,7 +422,7 @@ fn load_seats(
     let mut by_base: HashMap<BaseId, (i64, i64)> = HashMap::new();
     for (base_id, status, count) in counts {
         let entry = by_base.entry(base_id).or_default();
-        if status == "offered" {
+        if status == PlacementStatus::Offered {
             entry.0 = count;
         } else {
             entry.1 = count;

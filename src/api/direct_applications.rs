@@ -40,7 +40,7 @@ pub struct DirectApplicationView {
     pub student_id: StudentId,
     pub base_id: BaseId,
     /// `pending`, `accepted` or `rejected`.
-    pub status: String,
+    pub status: DirectApplicationStatus,
     /// The offer made when the application was accepted.
     pub placement_id: Option<PlacementId>,
     pub reason: Option<String>,
@@ -69,24 +69,6 @@ impl From<DirectApplicationRow> for DirectApplicationView {
 pub struct DirectApplicationFilters {
     #[param(inline)]
     pub status: Option<DirectApplicationStatus>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DirectApplicationStatus {
-    Pending,
-    Accepted,
-    Rejected,
-}
-
-impl DirectApplicationStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            DirectApplicationStatus::Pending => "pending",
-            DirectApplicationStatus::Accepted => "accepted",
-            DirectApplicationStatus::Rejected => "rejected",
-        }
-    }
 }
 
 /// Second round: an unplaced student applies to a base that still has a free seat.
@@ -149,7 +131,7 @@ pub async fn list(
                         ),
                     };
                     if let Some(status) = filters.status {
-                        query = query.filter(direct_applications::status.eq(status.as_str()));
+                        query = query.filter(direct_applications::status.eq(status));
                     }
                     query
                 };

@@ -12,24 +12,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EmailStatus {
-    Pending,
-    Sent,
-    Failed,
-}
-
-impl EmailStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            EmailStatus::Pending => "pending",
-            EmailStatus::Sent => "sent",
-            EmailStatus::Failed => "failed",
-        }
-    }
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EmailView {
     pub id: EmailId,
@@ -40,7 +22,7 @@ pub struct EmailView {
     pub reply_to: Option<String>,
     pub subject: String,
     /// `pending`, `sent` or `failed`.
-    pub status: String,
+    pub status: EmailStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
     /// When a pending email is next tried.
@@ -136,7 +118,7 @@ pub async fn list(
                 let filtered = || {
                     let mut query = email_outbox::table.into_boxed();
                     if let Some(status) = filters.status {
-                        query = query.filter(email_outbox::status.eq(status.as_str()));
+                        query = query.filter(email_outbox::status.eq(status));
                     }
                     if let Some(placement) = filters.placement {
                         query = query.filter(email_outbox::placement_id.eq(placement));
@@ -192,10 +174,10 @@ pub async fn retry(
             let requeued = dispatch!(conn, |c| diesel::update(
                 email_outbox::table
                     .find(id)
-                    .filter(email_outbox::status.eq("failed"))
+                    .filter(email_outbox::status.eq(EmailStatus::Failed))
             )
             .set((
-                email_outbox::status.eq("pending"),
+                email_outbox::status.eq(EmailStatus::Pending),
                 email_outbox::attempts.eq(0),
                 email_outbox::next_attempt_at.eq(Timestamp::now()),
             ))

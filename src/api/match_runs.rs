@@ -32,7 +32,7 @@ pub struct RunView {
     pub id: MatchRunId,
     pub cycle_id: CycleId,
     /// `completed`, or `published` once its offers are made.
-    pub status: String,
+    pub status: RunStatus,
     pub seed: i64,
     /// Whether applications, rankings or seats changed after the run (it can then not be
     /// published).
@@ -74,7 +74,7 @@ fn view(row: MatchRunRow, current_version: i64) -> Result<RunView, DomainError> 
     Ok(RunView {
         id: row.id,
         cycle_id: row.cycle_id,
-        stale: row.status != "published" && row.inputs_version != current_version,
+        stale: row.status != RunStatus::Published && row.inputs_version != current_version,
         status: row.status,
         seed: row.seed,
         stats,

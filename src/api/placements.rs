@@ -26,7 +26,7 @@ pub struct PlacementView {
     pub base_name: String,
     pub status: PlacementStatus,
     /// `match` (a published run) or `second_round` (a direct application).
-    pub source: String,
+    pub source: PlacementSource,
     pub run_id: Option<MatchRunId>,
     pub decline_reason: Option<String>,
     pub created_at: Timestamp,
@@ -88,8 +88,8 @@ type ViewRow = (PlacementRow, String, UniversityId, String);
 type EventRow = (
     Timestamp,
     Option<String>,
-    Option<String>,
-    String,
+    Option<PlacementStatus>,
+    PlacementStatus,
     Option<String>,
 );
 
@@ -104,10 +104,7 @@ fn to_view(
         university_id,
         base_id: row.base_id,
         base_name,
-        status: row
-            .status
-            .parse()
-            .map_err(|e: String| DomainError::Internal(anyhow::anyhow!(e)))?,
+        status: row.status,
         source: row.source,
         run_id: row.run_id,
         decline_reason: row.decline_reason,
@@ -142,18 +139,14 @@ pub fn detail(conn: &mut DbConn, id: PlacementId) -> Result<PlacementView, Domai
         ))
         .order((placement_events::at, placement_events::id))
         .load(c))?;
-    let parse = |text: &str| -> Result<PlacementStatus, DomainError> {
-        text.parse()
-            .map_err(|e: String| DomainError::Internal(anyhow::anyhow!(e)))
-    };
     let history = events
         .into_iter()
         .map(|(at, actor, from, to, reason)| {
             Ok(HistoryEntry {
                 at,
                 actor,
-                from: from.as_deref().map(parse).transpose()?,
-                to: parse(&to)?,
+                from,
+                to,
                 reason,
             })
         })
@@ -203,7 +196,7 @@ pub async fn list(
                         query = query.filter(students::university_id.eq(university));
                     }
                     if let Some(status) = filters.status {
-                        query = query.filter(placements::status.eq(status.as_str()));
+                        query = query.filter(placements::status.eq(status));
                     }
                     if let Some(student) = filters.student {
                         query = query.filter(placements::student_id.eq(student));

@@ -29,7 +29,7 @@ struct CallerRow {
     token_id: TokenId,
     user_id: UserId,
     email: String,
-    role: String,
+    role: Role,
     university_id: Option<UniversityId>,
     base_id: Option<BaseId>,
     student_id: Option<StudentId>,
@@ -97,15 +97,12 @@ impl Caller {
         let Some(row) = row else {
             return Ok(None);
         };
-        let role = row
-            .role
-            .parse()
-            .map_err(|e: String| DomainError::Internal(anyhow::anyhow!(e)))?;
+
         Ok(Some(Caller {
             user_id: row.user_id,
             token_id: Some(row.token_id),
             email: row.email,
-            role,
+            role: row.role,
             university_id: row.university_id,
             base_id: row.base_id,
             student_id: row.student_id,

@@ -5,6 +5,7 @@ pub mod ids;
 pub mod placement;
 pub mod role;
 pub mod run;
+pub mod states;
 pub mod timestamp;
 pub mod validate;
 
@@ -13,4 +14,5 @@ pub use ids::*;
 pub use placement::{PlacementAction, PlacementStatus};
 pub use role::Role;
 pub use run::{BaseFill, BaseRefusal, RunStats, RunTimings};
+pub use states::{DirectApplicationStatus, EmailStatus, PlacementSource, RunStatus};
 pub use timestamp::Timestamp;

@@ -1,18 +1,14 @@
 //! The life of a placement: its states and the only moves between them.
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
-use utoipa::ToSchema;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PlacementStatus {
-    Offered,
-    Confirmed,
-    Declined,
-    Withdrawn,
-    Completed,
+crate::named_states! {
+    /// Where a placement stands.
+    pub enum PlacementStatus {
+        Offered => "offered",
+        Confirmed => "confirmed",
+        Declined => "declined",
+        Withdrawn => "withdrawn",
+        Completed => "completed",
+    }
 }
 
 /// What someone does to a placement.
@@ -29,30 +25,16 @@ pub enum PlacementAction {
 }
 
 impl PlacementStatus {
-    pub const ALL: [PlacementStatus; 5] = [
+    /// The states that hold a seat and count as the student's placement in the cycle.
+    pub const HOLDING_A_SEAT: [PlacementStatus; 3] = [
         PlacementStatus::Offered,
         PlacementStatus::Confirmed,
-        PlacementStatus::Declined,
-        PlacementStatus::Withdrawn,
         PlacementStatus::Completed,
     ];
 
-    /// The states that hold a seat and count as the student's placement in the cycle.
-    pub const HOLDING_A_SEAT: [&'static str; 3] = ["offered", "confirmed", "completed"];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PlacementStatus::Offered => "offered",
-            PlacementStatus::Confirmed => "confirmed",
-            PlacementStatus::Declined => "declined",
-            PlacementStatus::Withdrawn => "withdrawn",
-            PlacementStatus::Completed => "completed",
-        }
-    }
-
     /// Whether the placement holds a seat at its base.
     pub fn holds_seat(self) -> bool {
-        Self::HOLDING_A_SEAT.contains(&self.as_str())
+        Self::HOLDING_A_SEAT.contains(&self)
     }
 
     /// The state an action leads to from this one, or `None` when the action is not
@@ -81,22 +63,6 @@ impl PlacementAction {
     }
 }
 
-impl fmt::Display for PlacementStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for PlacementStatus {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|status| status.as_str() == text)
-            .ok_or_else(|| format!("unknown placement status `{text}`"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::PlacementAction::*;
@@ -107,7 +73,8 @@ mod tests {
     fn only_the_designed_moves_are_allowed() {
         let allowed: Vec<(PlacementStatus, PlacementAction, PlacementStatus)> =
             PlacementStatus::ALL
-                .into_iter()
+                .iter()
+                .copied()
                 .flat_map(|from| {
                     [Confirm, Decline, Withdraw, Complete]
                         .into_iter()
@@ -128,7 +95,7 @@ mod tests {
 
     #[test]
     fn statuses_read_back_from_their_names() {
-        for status in PlacementStatus::ALL {
+        for &status in PlacementStatus::ALL {
             assert_eq!(status.as_str().parse::<PlacementStatus>(), Ok(status));
         }
         assert!("lost".parse::<PlacementStatus>().is_err());

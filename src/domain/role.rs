@@ -5,9 +5,21 @@ use utoipa::ToSchema;
 
 /// What a user is to placemat; the scope of each role is enforced in `auth::Caller`.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, clap::ValueEnum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    clap::ValueEnum,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
 )]
 #[serde(rename_all = "snake_case")]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[clap(rename_all = "snake_case")]
 pub enum Role {
     AllianceAdmin,
@@ -45,3 +57,5 @@ impl FromStr for Role {
         }
     }
 }
+
+crate::db::sql_types::text_column!(Role);

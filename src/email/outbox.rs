@@ -101,7 +101,7 @@ pub fn queue_confirmation(conn: &mut DbConn, placement: PlacementId) -> Result<E
         subject: rendered.subject,
         body_text: rendered.text,
         body_html: rendered.html,
-        status: "pending".into(),
+        status: EmailStatus::Pending,
         attempts: 0,
         next_attempt_at: now,
         last_error: None,
@@ -141,7 +141,7 @@ impl EmailRow {
 pub fn claim_due(conn: &mut DbConn, limit: i64, lease: Duration) -> QueryResult<Vec<EmailRow>> {
     let now = Timestamp::now();
     let due = email_outbox::table
-        .filter(email_outbox::status.eq("pending"))
+        .filter(email_outbox::status.eq(EmailStatus::Pending))
         .filter(email_outbox::next_attempt_at.le(now))
         .order(email_outbox::next_attempt_at)
         .select(email_outbox::id)
@@ -200,13 +200,13 @@ pub fn record(conn: &mut DbConn, claimed: &EmailRow, outcome: &Outcome) -> Query
     dispatch!(conn, |c| {
         let row = email_outbox::table
             .filter(email_outbox::id.eq(claimed.id))
-            .filter(email_outbox::status.eq("pending"))
+            .filter(email_outbox::status.eq(EmailStatus::Pending))
             .filter(email_outbox::attempts.eq(claimed.attempts))
             .filter(email_outbox::next_attempt_at.eq(claimed.next_attempt_at));
         let updated = match outcome {
             Outcome::Sent => diesel::update(row)
                 .set((
-                    email_outbox::status.eq("sent"),
+                    email_outbox::status.eq(EmailStatus::Sent),
                     email_outbox::sent_at.eq(Some(now)),
                     email_outbox::last_error.eq(None::<String>),
                 ))
@@ -219,7 +219,7 @@ pub fn record(conn: &mut DbConn, claimed: &EmailRow, outcome: &Outcome) -> Query
                 .execute(c)?,
             Outcome::Failed { error } => diesel::update(row)
                 .set((
-                    email_outbox::status.eq("failed"),
+                    email_outbox::status.eq(EmailStatus::Failed),
                     email_outbox::last_error.eq(Some(error)),
                 ))
                 .execute(c)?,

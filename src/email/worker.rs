@@ -124,9 +124,9 @@ impl Worker {
                 },
             };
             let label = match &outcome {
-                Outcome::Sent => "sent",
+                Outcome::Sent => crate::domain::EmailStatus::Sent.as_str(),
                 Outcome::Retry { .. } => "retry",
-                Outcome::Failed { .. } => "failed",
+                Outcome::Failed { .. } => crate::domain::EmailStatus::Failed.as_str(),
             };
             self.outcomes.with_label_values(&[label]).inc();
             match &outcome {

@@ -162,7 +162,7 @@ fn record_failure(conn: &mut DbConn, keys: &[(String, i32)]) -> Result<(), Domai
     for (key, limit) in keys {
         let stale = login_throttle::window_started_at.le(window_start);
         let counted = case_when::<_, _, Integer>(stale, 1).otherwise(login_throttle::failures + 1);
-        let reaches_limit = counted.clone().ge(*limit);
+        let reaches_limit = counted.ge(*limit);
         let upsert = diesel::insert_into(login_throttle::table)
             .values((
                 login_throttle::key.eq(key),

@@ -68,33 +68,12 @@ pub struct PlacementLine {
     pub updated_at: Timestamp,
 }
 
-/// Where a direct application stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DirectStatus {
-    Pending,
-    Accepted,
-    Rejected,
-}
-
-impl std::str::FromStr for DirectStatus {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "pending" => Ok(DirectStatus::Pending),
-            "accepted" => Ok(DirectStatus::Accepted),
-            "rejected" => Ok(DirectStatus::Rejected),
-            other => Err(format!("unknown direct application status `{other}`")),
-        }
-    }
-}
-
 /// A direct application to the base.
 #[derive(Debug, Clone)]
 pub struct DirectLine {
     pub id: DirectApplicationId,
     pub student: StudentLine,
-    pub status: DirectStatus,
+    pub status: DirectApplicationStatus,
     pub created_at: Timestamp,
 }
 
@@ -240,44 +219,43 @@ fn placement_lines(
     cycle_id: Option<CycleId>,
     id: Option<PlacementId>,
 ) -> Result<Vec<PlacementLine>, DomainError> {
-    let rows: Vec<(PlacementId, StudentColumns, String, Timestamp)> = dispatch!(conn, |c| {
-        let mut query = placements::table
-            .inner_join(
-                students::table
-                    .inner_join(universities::table)
-                    .inner_join(programs::table),
-            )
-            .filter(placements::base_id.eq(base_id))
-            .into_boxed();
-        if let Some(cycle_id) = cycle_id {
-            query = query.filter(placements::cycle_id.eq(cycle_id));
-        }
-        if let Some(id) = id {
-            query = query.filter(placements::id.eq(id));
-        }
-        query
-            .order((placements::created_at, placements::id))
-            .select((
-                placements::id,
-                (
-                    students::id,
-                    students::name,
-                    universities::name,
-                    programs::code,
-                ),
-                placements::status,
-                placements::updated_at,
-            ))
-            .load(c)
-    })?;
+    let rows: Vec<(PlacementId, StudentColumns, PlacementStatus, Timestamp)> =
+        dispatch!(conn, |c| {
+            let mut query = placements::table
+                .inner_join(
+                    students::table
+                        .inner_join(universities::table)
+                        .inner_join(programs::table),
+                )
+                .filter(placements::base_id.eq(base_id))
+                .into_boxed();
+            if let Some(cycle_id) = cycle_id {
+                query = query.filter(placements::cycle_id.eq(cycle_id));
+            }
+            if let Some(id) = id {
+                query = query.filter(placements::id.eq(id));
+            }
+            query
+                .order((placements::created_at, placements::id))
+                .select((
+                    placements::id,
+                    (
+                        students::id,
+                        students::name,
+                        universities::name,
+                        programs::code,
+                    ),
+                    placements::status,
+                    placements::updated_at,
+                ))
+                .load(c)
+        })?;
     rows.into_iter()
         .map(|(id, student, status, updated_at)| {
             Ok(PlacementLine {
                 id,
                 student: student_line(student),
-                status: status
-                    .parse()
-                    .map_err(|e: String| DomainError::Internal(anyhow::anyhow!(e)))?,
+                status,
                 updated_at,
             })
         })
@@ -289,42 +267,44 @@ fn direct_applications(
     cycle_id: CycleId,
     base_id: BaseId,
 ) -> Result<Vec<DirectLine>, DomainError> {
-    let rows: Vec<(DirectApplicationId, StudentColumns, String, Timestamp)> =
-        dispatch!(conn, |c| direct_applications::table
-            .inner_join(
-                students::table
-                    .inner_join(universities::table)
-                    .inner_join(programs::table)
-            )
-            .filter(direct_applications::cycle_id.eq(cycle_id))
-            .filter(direct_applications::base_id.eq(base_id))
-            .order((direct_applications::created_at, direct_applications::id))
-            .select((
-                direct_applications::id,
-                (
-                    students::id,
-                    students::name,
-                    universities::name,
-                    programs::code
-                ),
-                direct_applications::status,
-                direct_applications::created_at,
-            ))
-            .load(c))?;
+    let rows: Vec<(
+        DirectApplicationId,
+        StudentColumns,
+        DirectApplicationStatus,
+        Timestamp,
+    )> = dispatch!(conn, |c| direct_applications::table
+        .inner_join(
+            students::table
+                .inner_join(universities::table)
+                .inner_join(programs::table)
+        )
+        .filter(direct_applications::cycle_id.eq(cycle_id))
+        .filter(direct_applications::base_id.eq(base_id))
+        .order((direct_applications::created_at, direct_applications::id))
+        .select((
+            direct_applications::id,
+            (
+                students::id,
+                students::name,
+                universities::name,
+                programs::code
+            ),
+            direct_applications::status,
+            direct_applications::created_at,
+        ))
+        .load(c))?;
     let mut lines = rows
         .into_iter()
         .map(|(id, student, status, created_at)| {
             Ok(DirectLine {
                 id,
                 student: student_line(student),
-                status: status
-                    .parse()
-                    .map_err(|e: String| DomainError::Internal(anyhow::anyhow!(e)))?,
+                status,
                 created_at,
             })
         })
         .collect::<Result<Vec<_>, DomainError>>()?;
     // Pending ones first, each group oldest first: the stable sort keeps the date order.
-    lines.sort_by_key(|line| line.status != DirectStatus::Pending);
+    lines.sort_by_key(|line| line.status != DirectApplicationStatus::Pending);
     Ok(lines)
 }

@@ -78,7 +78,7 @@ pub async fn apply(
             cycle_id,
             student_id,
             base_id,
-            status: "pending".into(),
+            status: DirectApplicationStatus::Pending,
             placement_id: None,
             decided_by: None,
             decided_at: None,

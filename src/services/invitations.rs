@@ -126,7 +126,7 @@ pub fn send_link(
         subject: rendered.subject,
         body_text: rendered.text,
         body_html: rendered.html,
-        status: "pending".into(),
+        status: EmailStatus::Pending,
         attempts: 0,
         next_attempt_at: now,
         last_error: None,

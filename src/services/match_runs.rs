@@ -304,7 +304,7 @@ pub fn run_cycle(
         id,
         cycle_id: cycle,
         seed,
-        status: "completed".into(),
+        status: RunStatus::Completed,
         inputs_version: inputs.version,
         applicants: stats.applicants as i32,
         matched: stats.matched as i32,
@@ -395,8 +395,8 @@ pub fn publish(
             cycle_id: run.cycle_id,
             student_id,
             base_id,
-            status: PlacementStatus::Offered.as_str().into(),
-            source: "match".into(),
+            status: PlacementStatus::Offered,
+            source: PlacementSource::Match,
             run_id: Some(run_id),
             decline_reason: None,
             created_at: now,
@@ -411,7 +411,7 @@ pub fn publish(
             at: now,
             actor_user_id: Some(actor),
             from_status: None,
-            to_status: PlacementStatus::Offered.as_str().into(),
+            to_status: PlacementStatus::Offered,
             reason: Some(format!("match run {run_id} published")),
         })
         .collect();
@@ -441,12 +441,12 @@ pub fn publish(
     }
     dispatch!(conn, |c| diesel::update(match_runs::table.find(run_id))
         .set((
-            match_runs::status.eq("published"),
+            match_runs::status.eq(RunStatus::Published),
             match_runs::published_at.eq(Some(now)),
         ))
         .execute(c))?;
     Ok(MatchRunRow {
-        status: "published".into(),
+        status: RunStatus::Published,
         published_at: Some(now),
         ..run
     })

@@ -54,8 +54,8 @@ pub fn record(
         placement_id: placement,
         at: Timestamp::now(),
         actor_user_id: Some(actor),
-        from_status: from.map(|s| s.as_str().to_owned()),
-        to_status: to.as_str().to_owned(),
+        from_status: from,
+        to_status: to,
         reason,
     };
     dispatch!(conn, |c| diesel::insert_into(placement_events::table)
@@ -128,10 +128,7 @@ pub fn act(
             action.verb()
         )));
     }
-    let from: PlacementStatus = placement
-        .status
-        .parse()
-        .map_err(|e: String| DomainError::Internal(anyhow::anyhow!(e)))?;
+    let from = placement.status;
     let to = from.after(action).ok_or_else(|| {
         DomainError::conflict(
             Conflict::PlacementState,
@@ -148,10 +145,10 @@ pub fn act(
     let moved = dispatch!(conn, |c| diesel::update(
         placements::table
             .find(id)
-            .filter(placements::status.eq(from.as_str()))
+            .filter(placements::status.eq(from))
     )
     .set((
-        placements::status.eq(to.as_str()),
+        placements::status.eq(to),
         placements::updated_at.eq(now),
         placements::decline_reason.eq(decline_reason.clone().or(placement.decline_reason.clone())),
     ))
@@ -207,7 +204,7 @@ pub fn decide(
     if caller.base_id != Some(application.base_id) {
         return Err(DomainError::not_found("direct application"));
     }
-    if application.status != "pending" {
+    if application.status != DirectApplicationStatus::Pending {
         return Err(DomainError::conflict(
             Conflict::DirectApplicationDecided,
             format!("the application was {} already", application.status),
@@ -222,8 +219,8 @@ pub fn decide(
                 cycle_id: application.cycle_id,
                 student_id: application.student_id,
                 base_id: application.base_id,
-                status: PlacementStatus::Offered.as_str().into(),
-                source: "second_round".into(),
+                status: PlacementStatus::Offered,
+                source: PlacementSource::SecondRound,
                 run_id: None,
                 decline_reason: None,
                 created_at: now,
@@ -253,14 +250,14 @@ pub fn decide(
                 PlacementStatus::Offered,
                 Some("second-round application accepted".into()),
             )?;
-            ("accepted", Some(placement.id), None)
+            (DirectApplicationStatus::Accepted, Some(placement.id), None)
         }
-        Decision::Reject(reason) => ("rejected", None, reason),
+        Decision::Reject(reason) => (DirectApplicationStatus::Rejected, None, reason),
     };
     let decided = dispatch!(conn, |c| diesel::update(
         direct_applications::table
             .find(id)
-            .filter(direct_applications::status.eq("pending"))
+            .filter(direct_applications::status.eq(DirectApplicationStatus::Pending))
     )
     .set((
         direct_applications::status.eq(status),

@@ -76,8 +76,7 @@ pub struct Refusal {
 #[derive(Debug, Clone)]
 pub struct DirectCard {
     pub base_name: String,
-    /// `pending`, `accepted` or `rejected`.
-    pub status: String,
+    pub status: DirectApplicationStatus,
     pub created_at: Timestamp,
     pub reason: Option<String>,
 }
@@ -247,7 +246,7 @@ pub fn load(conn: &mut DbConn, student_id: StudentId) -> Result<StudentView, Dom
                 direct_applications::created_at,
                 direct_applications::reason,
             ))
-            .load::<(BaseId, String, Timestamp, Option<String>)>(c))?
+            .load::<(BaseId, DirectApplicationStatus, Timestamp, Option<String>)>(c))?
         .into_iter()
         .map(|(base, status, created_at, reason)| DirectCard {
             base_name: view
@@ -294,27 +293,20 @@ fn placement(
         .load(c))?;
     let history = events
         .into_iter()
-        .map(|event| {
-            Ok(Step {
-                at: event.at,
-                from: event.from_status.as_deref().map(parse_status).transpose()?,
-                to: parse_status(&event.to_status)?,
-                reason: event.reason,
-            })
+        .map(|event| Step {
+            at: event.at,
+            from: event.from_status,
+            to: event.to_status,
+            reason: event.reason,
         })
-        .collect::<Result<_, DomainError>>()?;
+        .collect();
     Ok(Some(PlacementCard {
         id: row.id,
-        status: parse_status(&row.status)?,
+        status: row.status,
         base: base.clone(),
         contact,
         history,
     }))
-}
-
-fn parse_status(text: &str) -> Result<PlacementStatus, DomainError> {
-    text.parse()
-        .map_err(|e: String| DomainError::Internal(anyhow::anyhow!(e)))
 }
 
 /// How the published run left the student, with the engine's explanation when unmatched.

@@ -406,7 +406,7 @@ fn enrol(
             id: UserId::generate(),
             email,
             password_hash,
-            role: Role::Student.as_str().to_owned(),
+            role: Role::Student,
             university_id: Some(university_id),
             base_id: None,
             student_id: Some(id),

@@ -1,7 +1,7 @@
 //! The statistics as files to download: CSV and XLSX.
 
 use super::{GroupBy, Measures, PlacementStats};
-use crate::domain::DomainError;
+use crate::domain::{DomainError, PlacementStatus};
 use rust_xlsxwriter::{Format, Workbook};
 
 /// The cycle's name as it may stand in a file name: ASCII letters and digits, lower case,
@@ -26,11 +26,11 @@ pub fn slug(name: &str) -> String {
 /// The column names of the measures, after the group's.
 const MEASURE_COLUMNS: [&str; 8] = [
     "applicants",
-    "offered",
-    "confirmed",
-    "declined",
-    "withdrawn",
-    "completed",
+    PlacementStatus::Offered.as_str(),
+    PlacementStatus::Confirmed.as_str(),
+    PlacementStatus::Declined.as_str(),
+    PlacementStatus::Withdrawn.as_str(),
+    PlacementStatus::Completed.as_str(),
     "seats",
     "fill_rate",
 ];

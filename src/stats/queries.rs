@@ -71,10 +71,7 @@ struct Counts {
 }
 
 impl Counts {
-    fn add_placements(&mut self, status: &str, count: i64) -> Result<(), DomainError> {
-        let status: PlacementStatus = status
-            .parse()
-            .map_err(|e: String| DomainError::Internal(anyhow::anyhow!(e)))?;
+    fn add_placements(&mut self, status: PlacementStatus, count: i64) {
         let slot = match status {
             PlacementStatus::Offered => &mut self.offered,
             PlacementStatus::Confirmed => &mut self.confirmed,
@@ -83,7 +80,6 @@ impl Counts {
             PlacementStatus::Completed => &mut self.completed,
         };
         *slot += count;
-        Ok(())
     }
 
     fn measures(self, seats: Option<i64>) -> Measures {
@@ -107,17 +103,14 @@ impl Counts {
 /// Merges the grouped counts of applicants and of placements by status, by group key.
 fn tally<K: Ord>(
     applicants: Vec<(K, i64)>,
-    placements: Vec<(K, String, i64)>,
+    placements: Vec<(K, PlacementStatus, i64)>,
 ) -> Result<BTreeMap<K, Counts>, DomainError> {
     let mut groups: BTreeMap<K, Counts> = BTreeMap::new();
     for (key, count) in applicants {
         groups.entry(key).or_default().applicants = count;
     }
     for (key, status, count) in placements {
-        groups
-            .entry(key)
-            .or_default()
-            .add_placements(&status, count)?;
+        groups.entry(key).or_default().add_placements(status, count);
     }
     Ok(groups)
 }
@@ -162,7 +155,7 @@ fn by_university(
         scope
     )
     .load(c))?;
-    let placed: Vec<(UniversityId, String, i64)> = dispatch!(conn, |c| within!(
+    let placed: Vec<(UniversityId, PlacementStatus, i64)> = dispatch!(conn, |c| within!(
         placements::table
             .inner_join(students::table)
             .filter(placements::cycle_id.eq(cycle))
@@ -203,7 +196,7 @@ fn by_program(
         scope
     )
     .load(c))?;
-    let placed: Vec<(ProgramId, String, i64)> = dispatch!(conn, |c| within!(
+    let placed: Vec<(ProgramId, PlacementStatus, i64)> = dispatch!(conn, |c| within!(
         placements::table
             .inner_join(students::table)
             .filter(placements::cycle_id.eq(cycle))
@@ -253,7 +246,7 @@ fn by_base(
         scope
     )
     .load(c))?;
-    let placed: Vec<(BaseId, String, i64)> = dispatch!(conn, |c| of_students_within!(
+    let placed: Vec<(BaseId, PlacementStatus, i64)> = dispatch!(conn, |c| of_students_within!(
         placements::table
             .filter(placements::cycle_id.eq(cycle))
             .group_by((placements::base_id, placements::status))
@@ -325,29 +318,30 @@ fn by_flow(
     .into_iter()
     .map(|(from, to, count)| ((from, to), count))
     .collect();
-    let placed: Vec<((UniversityId, UniversityId), String, i64)> = dispatch!(conn, |c| within!(
-        placements::table
-            .inner_join(students::table)
-            .inner_join(bases::table)
-            .filter(placements::cycle_id.eq(cycle))
-            .group_by((
-                students::university_id,
-                bases::host_university_id,
-                placements::status
-            ))
-            .select((
-                students::university_id,
-                bases::host_university_id,
-                placements::status,
-                count_star()
-            ))
-            .into_boxed(),
-        scope
-    )
-    .load::<(UniversityId, UniversityId, String, i64)>(c))?
-    .into_iter()
-    .map(|(from, to, status, count)| ((from, to), status, count))
-    .collect();
+    let placed: Vec<((UniversityId, UniversityId), PlacementStatus, i64)> =
+        dispatch!(conn, |c| within!(
+            placements::table
+                .inner_join(students::table)
+                .inner_join(bases::table)
+                .filter(placements::cycle_id.eq(cycle))
+                .group_by((
+                    students::university_id,
+                    bases::host_university_id,
+                    placements::status
+                ))
+                .select((
+                    students::university_id,
+                    bases::host_university_id,
+                    placements::status,
+                    count_star()
+                ))
+                .into_boxed(),
+            scope
+        )
+        .load::<(UniversityId, UniversityId, PlacementStatus, i64)>(c))?
+        .into_iter()
+        .map(|(from, to, status, count)| ((from, to), status, count))
+        .collect();
     let names = university_names(conn)?;
     tally(applicants, placed)?
         .into_iter()

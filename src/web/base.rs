@@ -14,7 +14,7 @@ use crate::db::models::Cycle;
 use crate::domain::validate;
 use crate::domain::*;
 use crate::services;
-use crate::services::base_view::{self, Applicant, BaseView, DirectStatus, PlacementLine};
+use crate::services::base_view::{self, Applicant, BaseView, PlacementLine};
 use crate::services::placements::Decision;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -130,12 +130,17 @@ impl Notes {
         let (part, text) = match done {
             "seats" => (Part::Seats, w.seats_saved),
             "ranking" => (Part::Ranking, w.ranking_saved),
-            "confirmed" => (Part::Offers, w.confirmed),
-            "declined" => (Part::Offers, w.declined),
-            "completed" => (Part::Offers, w.completed),
-            "accepted" => (Part::Direct, w.accepted),
-            "rejected" => (Part::Direct, w.rejected),
-            _ => return Notes::default(),
+            other => match (
+                other.parse::<PlacementStatus>(),
+                other.parse::<DirectApplicationStatus>(),
+            ) {
+                (Ok(PlacementStatus::Confirmed), _) => (Part::Offers, w.confirmed),
+                (Ok(PlacementStatus::Declined), _) => (Part::Offers, w.declined),
+                (Ok(PlacementStatus::Completed), _) => (Part::Offers, w.completed),
+                (_, Ok(DirectApplicationStatus::Accepted)) => (Part::Direct, w.accepted),
+                (_, Ok(DirectApplicationStatus::Rejected)) => (Part::Direct, w.rejected),
+                _ => return Notes::default(),
+            },
         };
         Notes::one(part, Note { good: true, text })
     }
@@ -405,11 +410,7 @@ async fn show(state: &AppState, who: &Coordinator, showing: Showing) -> HttpResp
                 university: line.student.university,
                 program: line.student.program,
                 applied: moment(line.created_at),
-                state: match line.status {
-                    DirectStatus::Pending => "pending",
-                    DirectStatus::Accepted => "accepted",
-                    DirectStatus::Rejected => "rejected",
-                },
+                state: line.status.as_str(),
                 status: w.direct_status(line.status),
             })
             .collect(),
@@ -577,11 +578,13 @@ async fn save_ranking(
 
 /// The placement and the action named by a path, if both read, with the `done` of the
 /// redirect after it.
-fn placement_path(path: &(String, String)) -> Option<(PlacementId, PlacementAction, &'static str)> {
+fn placement_path(
+    path: &(String, String),
+) -> Option<(PlacementId, PlacementAction, PlacementStatus)> {
     let (action, done) = match path.1.as_str() {
-        "confirm" => (PlacementAction::Confirm, "confirmed"),
-        "decline" => (PlacementAction::Decline, "declined"),
-        "complete" => (PlacementAction::Complete, "completed"),
+        "confirm" => (PlacementAction::Confirm, PlacementStatus::Confirmed),
+        "decline" => (PlacementAction::Decline, PlacementStatus::Declined),
+        "complete" => (PlacementAction::Complete, PlacementStatus::Completed),
         _ => return None,
     };
     Some((path.0.parse().ok()?, action, done))
@@ -730,8 +733,8 @@ async fn decide(
         return not_yours(&who);
     };
     let (decision, done) = match action.as_str() {
-        "accept" => (Decision::Accept, "accepted"),
-        "reject" => (Decision::Reject(None), "rejected"),
+        "accept" => (Decision::Accept, DirectApplicationStatus::Accepted),
+        "reject" => (Decision::Reject(None), DirectApplicationStatus::Rejected),
         _ => return not_yours(&who),
     };
     let caller = who.session.caller();

@@ -2,7 +2,7 @@
 //! of `i18n.rs`: a word missing in one language is a compile error here too.
 
 use super::i18n::Lang;
-use crate::services::base_view::DirectStatus;
+use crate::domain::DirectApplicationStatus;
 
 /// The words of the coordinator's page in one language.
 pub struct Words {
@@ -78,11 +78,11 @@ impl Words {
     }
 
     /// A direct application's state in words.
-    pub fn direct_status(&self, status: DirectStatus) -> &'static str {
+    pub fn direct_status(&self, status: DirectApplicationStatus) -> &'static str {
         match status {
-            DirectStatus::Pending => self.pending,
-            DirectStatus::Accepted => self.decided_accepted,
-            DirectStatus::Rejected => self.decided_rejected,
+            DirectApplicationStatus::Pending => self.pending,
+            DirectApplicationStatus::Accepted => self.decided_accepted,
+            DirectApplicationStatus::Rejected => self.decided_rejected,
         }
     }
 }
@@ -140,9 +140,9 @@ pub static EN: Words = Words {
     reject: "Reject",
     accepted: "Accepted: the student has an offer.",
     rejected: "Rejected.",
-    pending: "pending",
-    decided_accepted: "accepted",
-    decided_rejected: "rejected",
+    pending: DirectApplicationStatus::Pending.as_str(),
+    decided_accepted: DirectApplicationStatus::Accepted.as_str(),
+    decided_rejected: DirectApplicationStatus::Rejected.as_str(),
     not_yours_title: "Not at your base",
     not_yours_text: "This offer or application is not at your base, or no longer exists.",
     no_base_title: "No base yet",

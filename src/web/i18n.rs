@@ -316,11 +316,7 @@ pub static ZH: Text = Text {
 pub fn placement_status(lang: Lang, status: crate::domain::PlacementStatus) -> &'static str {
     use crate::domain::PlacementStatus::*;
     match (lang, status) {
-        (Lang::En, Offered) => "offered",
-        (Lang::En, Confirmed) => "confirmed",
-        (Lang::En, Declined) => "declined",
-        (Lang::En, Withdrawn) => "withdrawn",
-        (Lang::En, Completed) => "completed",
+        (Lang::En, status) => status.as_str(),
         (Lang::Zh, Offered) => "已录取待确认",
         (Lang::Zh, Confirmed) => "已确认",
         (Lang::Zh, Declined) => "已婉拒",

@@ -393,7 +393,7 @@ pub async fn forgot_form(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
     let page = ForgotPage {
         frame: Frame::new(choice.lang, None),
         csrf: &csrf,
-        sent: query_flag(&req, "sent").is_some(),
+        sent: query_flag(&req, "mailed").is_some(),
     };
     with_cookies(
         html(choice, StatusCode::OK, &page),
@@ -428,7 +428,7 @@ pub async fn forgot(
             return failure(choice, None, error);
         }
     }
-    redirect(choice, "/forgot-password?sent=1")
+    redirect(choice, "/forgot-password?mailed=1")
 }
 
 fn activate_page(

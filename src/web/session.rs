@@ -56,7 +56,7 @@ type SessionRow = (
     (
         UserId,
         String,
-        String,
+        Role,
         Option<UniversityId>,
         Option<BaseId>,
         Option<StudentId>,
@@ -115,9 +115,6 @@ pub async fn current(req: &HttpRequest, state: &AppState) -> Result<Option<Sessi
             })
             .await?;
     }
-    let role = role
-        .parse()
-        .map_err(|e: String| DomainError::Internal(anyhow::anyhow!(e)))?;
     Ok(Some(Session {
         id,
         user_id,

@@ -144,7 +144,7 @@ fn flash(req: &HttpRequest, words: &Words, view: &StudentView) -> Option<String>
     let done = query_flag(req, "done")?;
     Some(match done.as_str() {
         "saved" => words.saved(view.listed.len()),
-        "withdrawn" => words.withdrawn.to_owned(),
+        "withdrew" => words.withdrawn.to_owned(),
         "applied" => words.applied.to_owned(),
         _ => return None,
     })
@@ -367,7 +367,7 @@ fn render(
         .iter()
         .map(|card| DirectLine {
             base_name: card.base_name.clone(),
-            status: words.direct_status(&card.status),
+            status: words.direct_status(card.status),
             at: moment(&card.created_at),
             reason: card.reason.clone(),
         })
@@ -564,7 +564,7 @@ async fn withdraw(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes
         })
         .await;
     match acted {
-        Ok(_) => redirect(choice, "/student?done=withdrawn#placement"),
+        Ok(_) => redirect(choice, "/student?done=withdrew#placement"),
         Err(DomainError::Conflict(kind, _)) => {
             let page = WithdrawPage {
                 frame: Frame::new(choice.lang, Some(&session)),
@@ -723,11 +723,11 @@ impl Words {
         }
     }
 
-    fn direct_status(&self, status: &str) -> &'static str {
+    fn direct_status(&self, status: DirectApplicationStatus) -> &'static str {
         match status {
-            "accepted" => self.accepted,
-            "rejected" => self.rejected,
-            _ => self.pending,
+            DirectApplicationStatus::Pending => self.pending,
+            DirectApplicationStatus::Accepted => self.accepted,
+            DirectApplicationStatus::Rejected => self.rejected,
         }
     }
 
@@ -833,8 +833,8 @@ static EN: Words = Words {
     waiting: "Application sent",
     my_direct: "My applications in the second round",
     pending: "waiting for an answer",
-    accepted: "accepted",
-    rejected: "rejected",
+    accepted: DirectApplicationStatus::Accepted.as_str(),
+    rejected: DirectApplicationStatus::Rejected.as_str(),
     first_round_over: "The match is published: the first round is over. Apply in the second round below.",
     gone: "This is no longer possible. The page shows where things stand now.",
     my_list: "The list I saved",

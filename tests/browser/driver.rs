@@ -5,6 +5,7 @@
 use base64::Engine;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -56,8 +57,11 @@ impl Browser {
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
             .port();
+        // A process group of its own, so that dropping the browser ends chromedriver and
+        // every Chromium process it started, whatever state the session is in.
         let process = Command::new(driver)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -306,6 +310,9 @@ impl Drop for Browser {
                 let _ = stream.read_to_end(&mut answer);
             }
         }
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.process.id())])
+            .status();
         let _ = self.process.kill();
         let _ = self.process.wait();
     }
