@@ -103,13 +103,16 @@ pub struct Table {
 /// A chart and the width it is drawn for, in CSS pixels: it shrinks to fit a phone but
 /// never grows past that width, so that a small matrix keeps the size of its text.
 pub struct ChartBox {
+    /// The chart's title, shown above it as well as inside it for screen readers.
+    pub caption: &'static str,
     pub chart: Chart,
     pub max_width: u32,
 }
 
 impl ChartBox {
-    fn new(chart: Chart, width: u32) -> ChartBox {
+    fn new(caption: &'static str, chart: Chart, width: u32) -> ChartBox {
         ChartBox {
+            caption,
             chart,
             max_width: width,
         }
@@ -378,10 +381,12 @@ pub fn section(
         ],
         charts: vec![
             ChartBox::new(
+                w.placed_title,
                 charts::bars("chart-placed", w.placed_title, &placed_desc, &placed_bars),
                 BAR_CHART_WIDTH,
             ),
             ChartBox::new(
+                w.status_title,
                 charts::stacked(
                     "chart-status",
                     w.status_title,
@@ -392,6 +397,7 @@ pub fn section(
                 BAR_CHART_WIDTH,
             ),
             ChartBox::new(
+                w.flow_title,
                 charts::matrix("chart-flow", w.flow_title, &flow_desc, &from, &to, &counts),
                 matrix_width(to.len()),
             ),
