@@ -292,38 +292,23 @@ async fn university_home(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
         Err(response) => return response,
     };
     let w = who.words();
-    let note = match query_flag(&req, "done").as_deref() {
-        Some("added") => Some(w.added.to_owned()),
-        Some("invited") => Some(w.invited.to_owned()),
+    let good = |text: String| Some(Note { good: true, text });
+    let mut showing = Showing::default();
+    match query_flag(&req, "done").as_deref() {
+        Some("added") => showing.note = good(w.added.to_owned()),
+        Some("invited") => showing.note = good(w.invited.to_owned()),
         Some("imported") => {
             let count: usize = query_flag(&req, "count")
                 .and_then(|count| count.parse().ok())
                 .unwrap_or(0);
-            Some(format!(
+            showing.import_note = good(format!(
                 "{count} {} {}",
                 w.imported_some, w.invitations_queued
-            ))
+            ));
         }
-        _ => None,
-    };
-    let note = note.map(|text| Note { good: true, text });
-    let (import_note, note) = if query_flag(&req, "done").as_deref() == Some("imported") {
-        (note, None)
-    } else {
-        (None, note)
-    };
-    show(
-        &req,
-        &state,
-        &who,
-        StatusCode::OK,
-        Showing {
-            note,
-            import_note,
-            ..Showing::default()
-        },
-    )
-    .await
+        _ => {}
+    }
+    show(&req, &state, &who, StatusCode::OK, showing).await
 }
 
 fn number_flag(req: &HttpRequest, name: &str) -> Option<i64> {
@@ -659,7 +644,7 @@ async fn add_student(
     match services::students::create(&state.db, &state.config, &caller, request.into()).await {
         Ok(record) => {
             tracing::info!(student = %record.student.id, "student added on the officer's page");
-            redirect(who.choice, "/university?done=added#add-student")
+            redirect(who.choice, "/university?done=added#students")
         }
         Err(DomainError::Invalid { errors: fields, .. }) => {
             for field in fields {
