@@ -186,6 +186,16 @@ pub async fn placements(
         })
         .await?;
     tracing::debug!(cycle = %cycle_id, group_by = group_by.as_str(), rows = stats.rows.len(), "placement statistics");
+    Ok(answer(stats, format).await?)
+}
+
+/// The statistics in a format: JSON, or CSV and XLSX as attachments named after the cycle
+/// and the grouping. The officer's page answers its downloads here too, so that its files
+/// are the API's.
+pub async fn answer(
+    stats: PlacementStats,
+    format: ExportFormat,
+) -> Result<HttpResponse, DomainError> {
     let vary = (header::VARY, "Accept");
     let (content_type, render): (&str, Render) = match format {
         ExportFormat::Json => return Ok(HttpResponse::Ok().insert_header(vary).json(stats)),
@@ -195,11 +205,13 @@ pub async fn placements(
     let filename = format!(
         "placements-{}-{}.{}",
         export::slug(&stats.cycle_name),
-        group_by.as_str(),
+        stats.group_by.as_str(),
         format.extension()
     );
     // Building a spreadsheet is CPU work: keep it off the async threads.
-    let body = web::block(move || render(&stats)).await??;
+    let body = web::block(move || render(&stats)).await.map_err(|error| {
+        DomainError::Internal(anyhow::anyhow!("blocking task failed: {error}"))
+    })??;
     Ok(HttpResponse::Ok()
         .insert_header(vary)
         .insert_header((header::CONTENT_TYPE, content_type))

@@ -2,13 +2,12 @@ use crate::api::extract::{double_option, JsonBody, Page, PageParams, QueryParams
 use crate::auth::Caller;
 use crate::db::lookup;
 use crate::db::models::Student;
-use crate::db::schema::{programs, students, users};
+use crate::db::schema::{programs, students};
 use crate::dispatch;
 use crate::domain::validate;
 use crate::domain::validate::{contains_pattern, LIKE_ESCAPE};
 use crate::domain::*;
 use crate::error::{ApiError, FieldError};
-use crate::services::invitations::{self, Purpose};
 use crate::services::students::{
     self as students_service, ImportFile, StudentEdit, StudentRecord, MAX_IMPORT_ROWS,
 };
@@ -387,28 +386,11 @@ fn parse_row(row: ImportRow, line: u64) -> Result<NewStudent, Vec<FieldError>> {
     }
 }
 
-/// Imports students from CSV: every row or none; errors name their row.
-#[utoipa::path(post, path = "/api/v1/students/import", tag = "students",
-    request_body(content = String, content_type = "text/csv",
-        description = "header row: university_id (optional for a university admin), student_number, name, email, program_code, cohort_year, score (optional), password (optional)"),
-    responses((status = 201, body = ImportResult), (status = 403, body = crate::error::Problem),
-              (status = 422, description = "the rows at fault; nothing was imported", body = crate::error::Problem)))]
-pub async fn import(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    body: RawBody<MAX_IMPORT_BYTES>,
-) -> Result<HttpResponse, ApiError> {
-    caller.university_scope()?;
-    let content_type = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("");
-    if !content_type.starts_with("text/csv") {
-        return Err(ApiError::BadRequest("the body must be text/csv".into()));
-    }
-    let text = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&body);
+/// Reads an import file in the API's CSV format (a byte-order mark allowed): the rows that
+/// parse, each with its line, and the faults of those that do not. The API and the officer's
+/// page both read files here, so that both take the same files.
+pub fn read_import(body: &[u8]) -> ImportFile {
+    let text = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text);
@@ -435,13 +417,37 @@ pub async fn import(
             }
         }
     }
-    let file = ImportFile {
+    ImportFile {
         rows: requests
             .into_iter()
             .map(|(line, request)| (line, request.into()))
             .collect(),
         faulty_rows: errors,
-    };
+    }
+}
+
+/// Imports students from CSV: every row or none; errors name their row.
+#[utoipa::path(post, path = "/api/v1/students/import", tag = "students",
+    request_body(content = String, content_type = "text/csv",
+        description = "header row: university_id (optional for a university admin), student_number, name, email, program_code, cohort_year, score (optional), password (optional)"),
+    responses((status = 201, body = ImportResult), (status = 403, body = crate::error::Problem),
+              (status = 422, description = "the rows at fault; nothing was imported", body = crate::error::Problem)))]
+pub async fn import(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: RawBody<MAX_IMPORT_BYTES>,
+) -> Result<HttpResponse, ApiError> {
+    caller.university_scope()?;
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    if !content_type.starts_with("text/csv") {
+        return Err(ApiError::BadRequest("the body must be text/csv".into()));
+    }
+    let file = read_import(&body);
     let records = students_service::import(&state.db, &state.config, &caller, file).await?;
     let students: Vec<StudentView> = records.into_iter().map(StudentView::from).collect();
     Ok(HttpResponse::Created().json(ImportResult {
@@ -462,19 +468,6 @@ pub async fn resend_invitation(
     caller: Caller,
     id: web::Path<StudentId>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.university_scope()?;
-    let id = id.into_inner();
-    let config = state.config.clone();
-    state
-        .db
-        .write(move |conn| {
-            let student = students_service::visible_student(conn, &caller, id)?;
-            let user: UserId = dispatch!(conn, |c| users::table
-                .filter(users::student_id.eq(student.id))
-                .select(users::id)
-                .first(c))?;
-            invitations::send_link(conn, &config, user, Purpose::Invitation)
-        })
-        .await?;
+    students_service::resend_invitation(&state.db, &state.config, &caller, id.into_inner()).await?;
     Ok(HttpResponse::Accepted().finish())
 }

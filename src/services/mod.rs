@@ -12,3 +12,4 @@ pub mod placements;
 pub mod seats;
 pub mod student_view;
 pub mod students;
+pub mod university_view;

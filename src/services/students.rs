@@ -308,6 +308,28 @@ pub async fn import(
     .await
 }
 
+/// Sends a student the caller manages a new invitation link to choose a password; earlier
+/// links keep working until used or expired.
+pub async fn resend_invitation(
+    db: &Database,
+    config: &Config,
+    caller: &Caller,
+    id: StudentId,
+) -> Result<(), DomainError> {
+    caller.university_scope()?;
+    let caller = caller.clone();
+    let config = config.clone();
+    db.write(move |conn| {
+        let student = visible_student(conn, &caller, id)?;
+        let user: UserId = dispatch!(conn, |c| users::table
+            .filter(users::student_id.eq(student.id))
+            .select(users::id)
+            .first(c))?;
+        invitations::send_link(conn, &config, user, Purpose::Invitation)
+    })
+    .await
+}
+
 /// Loads a student the caller may see: a university admin only its own students, a student
 /// only itself; anyone else is told it does not exist.
 pub fn visible_student(

@@ -9,8 +9,11 @@ pub mod charts;
 pub mod i18n;
 mod pages;
 pub mod session;
+mod statistics;
 mod student;
 pub mod time;
+mod university;
+mod university_words;
 
 use actix_web::web;
 
@@ -35,7 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .configure(student::routes)
         .configure(base::routes)
-        .route("/university", web::get().to(pages::university_home))
+        .configure(university::routes)
         .route("/alliance", web::get().to(pages::alliance_home))
         .route("/static/{name}", web::get().to(assets::serve));
 }

@@ -586,22 +586,6 @@ pub(super) fn section(id: &'static str, heading: &'static str) -> Section {
     Section { id, heading }
 }
 
-/// `GET /university`.
-pub async fn university_home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    home(req, state, Role::UniversityAdmin, |t| {
-        (
-            t.home_university,
-            vec![
-                section("students", t.section_students),
-                section("import-students", t.section_import_students),
-                section("placements", t.section_placements),
-                section("statistics", t.section_statistics),
-            ],
-        )
-    })
-    .await
-}
-
 /// `GET /alliance`.
 pub async fn alliance_home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     home(req, state, Role::AllianceAdmin, |t| {

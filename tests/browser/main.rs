@@ -8,6 +8,7 @@ mod driver;
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+mod officer;
 mod student;
 
 use driver::{availability, Availability, Browser};

@@ -1,0 +1,406 @@
+//! The statistics section of the officer's page, in tables and charts, with links to the
+//! API's files. It takes statistics already counted in a scope (one university's students,
+//! or the whole alliance's), so that every page showing statistics shows them alike.
+
+use super::charts::{self, Bar, Chart, Stack};
+use super::i18n::{self, Lang};
+use crate::domain::PlacementStatus;
+use crate::stats::{Group, GroupBy, Measures, PlacementStats, StatsRow};
+
+/// The words of the statistics in one language.
+pub struct Words {
+    pub intro: &'static str,
+    pub by_program: &'static str,
+    pub by_base: &'static str,
+    pub flow: &'static str,
+    pub code: &'static str,
+    pub program: &'static str,
+    pub base: &'static str,
+    pub from_university: &'static str,
+    pub to_university: &'static str,
+    pub applicants: &'static str,
+    pub seats: &'static str,
+    pub fill_rate: &'static str,
+    pub total: &'static str,
+    pub download_csv: &'static str,
+    pub download_xlsx: &'static str,
+    pub none: &'static str,
+    pub charts: &'static str,
+    pub placed_title: &'static str,
+    pub status_title: &'static str,
+    pub flow_title: &'static str,
+}
+
+static EN: Words = Words {
+    intro: "Counts of the cycle's applicants and placements; the files hold the same numbers.",
+    by_program: "By program",
+    by_base: "By base",
+    flow: "From university to host university",
+    code: "Code",
+    program: "Program",
+    base: "Base",
+    from_university: "Students of",
+    to_university: "Placed at bases of",
+    applicants: "Applicants",
+    seats: "Seats",
+    fill_rate: "Fill rate",
+    total: "Total",
+    download_csv: "Download CSV",
+    download_xlsx: "Download XLSX",
+    none: "Nothing to count yet.",
+    charts: "Charts",
+    placed_title: "Applicants holding a seat, by program",
+    status_title: "Placement status by program",
+    flow_title: "Students holding a seat, by host university",
+};
+
+static ZH: Words = Words {
+    intro: "本轮申请与录取的统计；下载的文件数字相同。",
+    by_program: "按专业",
+    by_base: "按基地",
+    flow: "学生所在高校 → 基地所属高校",
+    code: "代码",
+    program: "专业",
+    base: "基地",
+    from_university: "学生所在高校",
+    to_university: "基地所属高校",
+    applicants: "申请人数",
+    seats: "名额",
+    fill_rate: "名额使用率",
+    total: "合计",
+    download_csv: "下载 CSV",
+    download_xlsx: "下载 XLSX",
+    none: "暂无可统计的数据。",
+    charts: "图表",
+    placed_title: "各专业已获名额的申请人",
+    status_title: "各专业录取状态",
+    flow_title: "按基地所属高校统计的获名额学生",
+};
+
+impl Words {
+    pub fn of(lang: Lang) -> &'static Words {
+        match lang {
+            Lang::En => &EN,
+            Lang::Zh => &ZH,
+        }
+    }
+}
+
+/// One table of counts: the columns naming its groups, then the measures.
+pub struct Table {
+    pub id: &'static str,
+    pub heading: &'static str,
+    pub labels: Vec<&'static str>,
+    pub measures: Vec<&'static str>,
+    pub rows: Vec<Vec<String>>,
+    pub total: Vec<String>,
+    pub csv: String,
+    pub xlsx: String,
+    /// Says which file a download link gives, for a screen reader.
+    pub file_name: &'static str,
+}
+
+/// A chart and the width it is drawn for, in CSS pixels: it shrinks to fit a phone but
+/// never grows past that width, so that a small matrix keeps the size of its text.
+pub struct ChartBox {
+    /// The chart's title, shown above it as well as inside it for screen readers.
+    pub caption: &'static str,
+    pub chart: Chart,
+    pub max_width: u32,
+}
+
+impl ChartBox {
+    fn new(caption: &'static str, chart: Chart, width: u32) -> ChartBox {
+        ChartBox {
+            caption,
+            chart,
+            max_width: width,
+        }
+    }
+}
+
+/// The width of the charts `charts::bars` and `charts::stacked` draw.
+const BAR_CHART_WIDTH: u32 = 660;
+
+/// Everything the statistics section shows.
+pub struct StatisticsView {
+    pub w: &'static Words,
+    pub tables: Vec<Table>,
+    pub charts: Vec<ChartBox>,
+}
+
+/// Seat-holding placements: offered, confirmed or completed.
+fn placed(m: &Measures) -> i64 {
+    m.offered + m.confirmed + m.completed
+}
+
+fn percent(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "—".to_owned(), |r| format!("{:.1}%", r * 100.0))
+}
+
+/// The measures of a row as the table prints them.
+fn cells(m: &Measures, with_seats: bool) -> Vec<String> {
+    let mut cells = vec![
+        m.applicants.to_string(),
+        m.offered.to_string(),
+        m.confirmed.to_string(),
+        m.declined.to_string(),
+        m.withdrawn.to_string(),
+        m.completed.to_string(),
+    ];
+    if with_seats {
+        cells.push(m.seats.map_or_else(|| "—".to_owned(), |s| s.to_string()));
+        cells.push(percent(m.fill_rate));
+    }
+    cells
+}
+
+fn table(
+    stats: &PlacementStats,
+    lang: Lang,
+    id: &'static str,
+    heading: &'static str,
+    labels: Vec<&'static str>,
+    files_at: &str,
+) -> Table {
+    let w = Words::of(lang);
+    let with_seats = matches!(stats.group_by, GroupBy::Base);
+    let mut measures = vec![w.applicants];
+    measures.extend(
+        PlacementStatus::ALL
+            .iter()
+            .map(|status| i18n::placement_status(lang, *status)),
+    );
+    if with_seats {
+        measures.extend([w.seats, w.fill_rate]);
+    }
+    let label_count = labels.len();
+    let rows = stats
+        .rows
+        .iter()
+        .map(|row| {
+            let mut line = row_labels(&row.group);
+            line.extend(cells(&row.measures, with_seats));
+            line
+        })
+        .collect();
+    let mut total = vec![w.total.to_owned()];
+    total.extend(std::iter::repeat_n(String::new(), label_count - 1));
+    total.extend(cells(&stats.totals, with_seats));
+    let group = stats.group_by.as_str();
+    Table {
+        id,
+        heading,
+        labels,
+        measures,
+        rows,
+        total,
+        csv: format!("{files_at}.csv?group_by={group}"),
+        xlsx: format!("{files_at}.xlsx?group_by={group}"),
+        file_name: heading,
+    }
+}
+
+/// The cells naming a row's group.
+fn row_labels(group: &Group) -> Vec<String> {
+    match group {
+        Group::Base { base_name, .. } => vec![base_name.clone()],
+        Group::Flow {
+            student_university_code,
+            student_university_name,
+            host_university_code,
+            host_university_name,
+            ..
+        } => vec![
+            format!("{student_university_code} {student_university_name}"),
+            format!("{host_university_code} {host_university_name}"),
+        ],
+        other => other.labels(),
+    }
+}
+
+/// Short names of the flow's columns and rows: university codes, in first-seen order.
+fn flow_matrix(flow: &PlacementStats) -> (Vec<String>, Vec<String>, Vec<Vec<u64>>) {
+    let mut from: Vec<String> = Vec::new();
+    let mut to: Vec<String> = Vec::new();
+    let mut pairs = Vec::new();
+    for row in &flow.rows {
+        if let Group::Flow {
+            student_university_code,
+            host_university_code,
+            ..
+        } = &row.group
+        {
+            let r = position(&mut from, student_university_code);
+            let c = position(&mut to, host_university_code);
+            pairs.push((r, c, placed(&row.measures).max(0) as u64));
+        }
+    }
+    let mut counts = vec![vec![0; to.len()]; from.len()];
+    for (r, c, count) in pairs {
+        counts[r][c] += count;
+    }
+    (from, to, counts)
+}
+
+/// The width `charts::matrix` draws for a number of columns.
+fn matrix_width(columns: usize) -> u32 {
+    130 + columns.max(1) as u32 * 64 + 8
+}
+
+fn position(list: &mut Vec<String>, item: &str) -> usize {
+    match list.iter().position(|known| known == item) {
+        Some(at) => at,
+        None => {
+            list.push(item.to_owned());
+            list.len() - 1
+        }
+    }
+}
+
+/// The statistics section for counts already taken in the reader's scope; the download
+/// links go to `files_at` followed by `.csv` or `.xlsx`.
+pub fn section(
+    by_program: &PlacementStats,
+    by_base: &PlacementStats,
+    flow: &PlacementStats,
+    lang: Lang,
+    files_at: &str,
+) -> StatisticsView {
+    let w = Words::of(lang);
+    let en = lang == Lang::En;
+    let program_label = |row: &StatsRow| match &row.group {
+        Group::Program {
+            program_code,
+            program_name,
+            ..
+        } => format!("{program_code} {program_name}"),
+        other => other.labels().join(" "),
+    };
+    let placed_bars: Vec<Bar> = by_program
+        .rows
+        .iter()
+        .map(|row| {
+            let m = &row.measures;
+            let share = if m.applicants > 0 {
+                placed(m) as f64 / m.applicants as f64
+            } else {
+                0.0
+            };
+            Bar {
+                label: program_label(row),
+                value: share,
+                shown: format!("{}/{}", placed(m), m.applicants),
+            }
+        })
+        .collect();
+    let placed_desc = if en {
+        format!(
+            "For each of {} programs: applicants holding a seat (offered, confirmed or completed) out of all applicants, the bar's length their share. In all {} of {}.",
+            by_program.rows.len(),
+            placed(&by_program.totals),
+            by_program.totals.applicants
+        )
+    } else {
+        format!(
+            "{} 个专业各自获得名额（已录取、已确认或已完成）的申请人数与申请总人数，条长为所占比例。合计 {} / {}。",
+            by_program.rows.len(),
+            placed(&by_program.totals),
+            by_program.totals.applicants
+        )
+    };
+    let series: Vec<&str> = PlacementStatus::ALL
+        .iter()
+        .map(|status| i18n::placement_status(lang, *status))
+        .collect();
+    let stacks: Vec<Stack> = by_program
+        .rows
+        .iter()
+        .map(|row| {
+            let m = &row.measures;
+            Stack {
+                label: program_label(row),
+                counts: [m.offered, m.confirmed, m.declined, m.withdrawn, m.completed]
+                    .iter()
+                    .map(|count| (*count).max(0) as u64)
+                    .collect(),
+            }
+        })
+        .collect();
+    let t = &by_program.totals;
+    let status_desc = if en {
+        format!(
+            "Placements of each program by status, the total at the end of each bar. In all: {} offered, {} confirmed, {} declined, {} withdrawn, {} completed.",
+            t.offered, t.confirmed, t.declined, t.withdrawn, t.completed
+        )
+    } else {
+        format!(
+            "各专业的录取按状态分段，条末为合计。总计：已录取 {}，已确认 {}，已拒绝 {}，已退出 {}，已完成 {}。",
+            t.offered, t.confirmed, t.declined, t.withdrawn, t.completed
+        )
+    };
+    let (from, to, counts) = flow_matrix(flow);
+    let flow_desc = if en {
+        format!(
+            "Rows: the students' university; columns: the university hosting the base; each cell counts students holding a seat. {} in all.",
+            placed(&flow.totals)
+        )
+    } else {
+        format!(
+            "行为学生所在高校，列为基地所属高校，每格为获得名额的学生人数。合计 {}。",
+            placed(&flow.totals)
+        )
+    };
+    StatisticsView {
+        w,
+        tables: vec![
+            table(
+                by_program,
+                lang,
+                "stats-program",
+                w.by_program,
+                vec![w.code, w.program],
+                files_at,
+            ),
+            table(
+                by_base,
+                lang,
+                "stats-base",
+                w.by_base,
+                vec![w.base],
+                files_at,
+            ),
+            table(
+                flow,
+                lang,
+                "stats-flow",
+                w.flow,
+                vec![w.from_university, w.to_university],
+                files_at,
+            ),
+        ],
+        charts: vec![
+            ChartBox::new(
+                w.placed_title,
+                charts::bars("chart-placed", w.placed_title, &placed_desc, &placed_bars),
+                BAR_CHART_WIDTH,
+            ),
+            ChartBox::new(
+                w.status_title,
+                charts::stacked(
+                    "chart-status",
+                    w.status_title,
+                    &status_desc,
+                    &series,
+                    &stacks,
+                ),
+                BAR_CHART_WIDTH,
+            ),
+            ChartBox::new(
+                w.flow_title,
+                charts::matrix("chart-flow", w.flow_title, &flow_desc, &from, &to, &counts),
+                matrix_width(to.len()),
+            ),
+        ],
+    }
+}
