@@ -208,17 +208,12 @@ pub fn students(
     })
 }
 
-fn parse_status(text: &str) -> Result<PlacementStatus, DomainError> {
-    text.parse()
-        .map_err(|e: String| DomainError::Internal(anyhow::anyhow!(e)))
-}
-
 type EventRow = (
     PlacementId,
     Timestamp,
     Option<String>,
-    Option<String>,
-    String,
+    Option<PlacementStatus>,
+    PlacementStatus,
     Option<String>,
 );
 
@@ -294,8 +289,8 @@ pub fn placements(
         histories.entry(placement).or_default().push(Step {
             at,
             actor,
-            from: from.as_deref().map(parse_status).transpose()?,
-            to: parse_status(&to)?,
+            from,
+            to,
             reason,
         });
     }
@@ -303,7 +298,7 @@ pub fn placements(
         .into_iter()
         .map(|(row, student, number, base)| {
             Ok(PlacementLine {
-                status: parse_status(&row.status)?,
+                status: row.status,
                 history: histories.remove(&row.id).unwrap_or_default(),
                 id: row.id,
                 student,
