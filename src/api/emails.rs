@@ -5,6 +5,7 @@ use crate::db::schema::{email_attempts, email_outbox};
 use crate::dispatch;
 use crate::domain::*;
 use crate::error::ApiError;
+use crate::services::emails;
 use crate::state::AppState;
 use actix_web::web;
 use diesel::prelude::*;
@@ -12,23 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EmailStatus {
-    Pending,
-    Sent,
-    Failed,
-}
-
-impl EmailStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            EmailStatus::Pending => "pending",
-            EmailStatus::Sent => "sent",
-            EmailStatus::Failed => "failed",
-        }
-    }
-}
+pub use crate::services::emails::EmailStatus;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EmailView {
@@ -129,30 +114,13 @@ pub async fn list(
     QueryParams(filters): QueryParams<EmailFilters>,
 ) -> Result<web::Json<Page<EmailView>>, ApiError> {
     caller.require_alliance_admin()?;
+    let filter = emails::EmailFilter {
+        status: filters.status,
+        placement: filters.placement,
+    };
     let (rows, total) = state
         .db
-        .read(move |conn| {
-            Ok(dispatch!(conn, |c| {
-                let filtered = || {
-                    let mut query = email_outbox::table.into_boxed();
-                    if let Some(status) = filters.status {
-                        query = query.filter(email_outbox::status.eq(status.as_str()));
-                    }
-                    if let Some(placement) = filters.placement {
-                        query = query.filter(email_outbox::placement_id.eq(placement));
-                    }
-                    query
-                };
-                let total: i64 = filtered().count().get_result(c)?;
-                let rows: Vec<EmailRow> = filtered()
-                    .select(EmailRow::as_select())
-                    .order((email_outbox::created_at.desc(), email_outbox::id))
-                    .limit(page.limit())
-                    .offset(page.offset())
-                    .load(c)?;
-                (rows, total)
-            }))
-        })
+        .read(move |conn| emails::list(conn, filter, page.limit(), page.offset()))
         .await?;
     Ok(web::Json(
         page.page(rows.into_iter().map(Into::into).collect(), total),
@@ -183,34 +151,8 @@ pub async fn retry(
     caller: Caller,
     id: web::Path<EmailId>,
 ) -> Result<web::Json<EmailView>, ApiError> {
-    caller.require_alliance_admin()?;
     let id = id.into_inner();
-    let view = state
-        .db
-        .write(move |conn| {
-            let current = load(conn, id)?;
-            let requeued = dispatch!(conn, |c| diesel::update(
-                email_outbox::table
-                    .find(id)
-                    .filter(email_outbox::status.eq("failed"))
-            )
-            .set((
-                email_outbox::status.eq("pending"),
-                email_outbox::attempts.eq(0),
-                email_outbox::next_attempt_at.eq(Timestamp::now()),
-            ))
-            .execute(c))?;
-            if requeued != 1 {
-                return Err(DomainError::Conflict(
-                    Conflict::EmailNotFailed,
-                    format!(
-                        "only a failed email is retried; this one is {}",
-                        current.status
-                    ),
-                ));
-            }
-            load(conn, id)
-        })
-        .await?;
+    emails::retry(&state.db, &caller, id).await?;
+    let view = state.db.read(move |conn| load(conn, id)).await?;
     Ok(web::Json(view))
 }
