@@ -601,19 +601,3 @@ pub async fn university_home(req: HttpRequest, state: web::Data<AppState>) -> Ht
     })
     .await
 }
-
-/// `GET /alliance`.
-pub async fn alliance_home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    home(req, state, Role::AllianceAdmin, |t| {
-        (
-            t.home_alliance,
-            vec![
-                section("cycles", t.section_cycles),
-                section("match-runs", t.section_match_runs),
-                section("emails", t.section_emails),
-                section("statistics", t.section_statistics),
-            ],
-        )
-    })
-    .await
-}
