@@ -1160,7 +1160,11 @@ async fn save_seats(
         );
     }
     let showing = Showing {
-        note: Note::bad(format!("{saved} {} {}", w.seats_saved, w.seats_refused)),
+        note: Note::bad(if saved == 0 {
+            w.seats_refused.to_owned()
+        } else {
+            format!("{saved} {} {}", w.seats_saved, w.seats_refused)
+        }),
         typed_seats: typed,
         ..Showing::default()
     };
