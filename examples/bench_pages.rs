@@ -104,11 +104,16 @@ async fn main() -> anyhow::Result<()> {
             .and_then(|l| l.to_str().ok())
             .unwrap_or("/")
             .to_owned();
-        // The officer's page shows one tab at a time: each is measured.
+        // The officer's and the alliance's pages show one tab at a time: each is measured.
         let mut paths = vec![home.clone()];
         if home == "/university" {
             paths.push("/university?tab=placements".to_owned());
             paths.push("/university?tab=statistics".to_owned());
+        }
+        if home == "/alliance" {
+            for tab in ["cycles", "emails", "statistics"] {
+                paths.push(format!("/alliance?tab={tab}"));
+            }
         }
         for path in paths {
             let mut times = Vec::with_capacity(requests);

@@ -1,12 +1,13 @@
 use crate::api::extract::{JsonBody, Page, PageParams, QueryParams};
 use crate::auth::Caller;
 use crate::db::lookup;
-use crate::db::models::{Cycle, CycleChanges, CycleSeats};
+use crate::db::models::{Cycle, CycleSeats};
 use crate::db::schema::{bases, cycle_seats, cycles, placements};
 use crate::dispatch;
 use crate::domain::validate;
 use crate::domain::*;
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
+use crate::services::cycles as service;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
@@ -110,6 +111,32 @@ pub struct CyclePatch {
     pub ends_on: Option<NaiveDate>,
 }
 
+impl From<NewCycle> for service::NewCycle {
+    fn from(request: NewCycle) -> Self {
+        Self {
+            name: request.name,
+            applications_open_at: request.applications_open_at,
+            applications_close_at: request.applications_close_at,
+            max_preferences: request.max_preferences,
+            starts_on: request.starts_on,
+            ends_on: request.ends_on,
+        }
+    }
+}
+
+impl From<CyclePatch> for service::CycleEdit {
+    fn from(patch: CyclePatch) -> Self {
+        Self {
+            name: patch.name,
+            applications_open_at: patch.applications_open_at,
+            applications_close_at: patch.applications_close_at,
+            max_preferences: patch.max_preferences,
+            starts_on: patch.starts_on,
+            ends_on: patch.ends_on,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeatsRequest {
@@ -139,38 +166,6 @@ pub struct SeatFilters {
     pub base: Option<BaseId>,
     /// Only bases with (true) or without (false) a free seat.
     pub has_free_seats: Option<bool>,
-}
-
-/// Checks the rules between a cycle's fields.
-fn check_cycle(cycle: &Cycle) -> Result<(), DomainError> {
-    let mut errors = Vec::new();
-    if cycle.applications_close_at <= cycle.applications_open_at {
-        errors.push(FieldError::new(
-            "applications_close_at",
-            "must be after applications_open_at",
-        ));
-    }
-    if cycle.ends_on < cycle.starts_on {
-        errors.push(FieldError::new("ends_on", "must not be before starts_on"));
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(DomainError::invalid_fields(errors))
-    }
-}
-
-fn name_taken(
-    conn: &mut crate::db::DbConn,
-    name: &str,
-    except: Option<CycleId>,
-) -> Result<bool, DomainError> {
-    let other: Option<CycleId> = dispatch!(conn, |c| cycles::table
-        .filter(cycles::name.eq(name))
-        .select(cycles::id)
-        .first(c)
-        .optional())?;
-    Ok(other.is_some() && other != except)
 }
 
 /// Placement cycles, newest first.
@@ -223,39 +218,7 @@ pub async fn create(
     caller: Caller,
     body: JsonBody<NewCycle>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_alliance_admin()?;
-    let request = body.0;
-    let now = Timestamp::now();
-    let row = Cycle {
-        id: CycleId::generate(),
-        name: request.name.trim().to_owned(),
-        applications_open_at: request.applications_open_at,
-        applications_close_at: request.applications_close_at,
-        max_preferences: request.max_preferences,
-        starts_on: request.starts_on,
-        ends_on: request.ends_on,
-        inputs_version: 0,
-        inputs_changed_at: now,
-        published_run_id: None,
-        created_at: now,
-        updated_at: now,
-    };
-    check_cycle(&row)?;
-    let created = state
-        .db
-        .write(move |conn| {
-            if name_taken(conn, &row.name, None)? {
-                return Err(DomainError::Conflict(
-                    Conflict::CycleNameTaken,
-                    format!("a cycle named {} exists", row.name),
-                ));
-            }
-            dispatch!(conn, |c| diesel::insert_into(cycles::table)
-                .values(&row)
-                .execute(c))?;
-            Ok(row)
-        })
-        .await?;
+    let created = service::create(&state.db, &caller, body.0.into()).await?;
     Ok(HttpResponse::Created().json(CycleView::from(created)))
 }
 
@@ -270,53 +233,7 @@ pub async fn update(
     id: web::Path<CycleId>,
     body: JsonBody<CyclePatch>,
 ) -> Result<web::Json<CycleView>, ApiError> {
-    caller.require_alliance_admin()?;
-    let id = id.into_inner();
-    let patch = body.0;
-    let updated = state
-        .db
-        .write(move |conn| {
-            let mut merged = lookup::cycle(conn, id)?;
-            let now = Timestamp::now();
-            if let Some(name) = &patch.name {
-                merged.name = name.trim().to_owned();
-                if name_taken(conn, &merged.name, Some(id))? {
-                    return Err(DomainError::Conflict(
-                        Conflict::CycleNameTaken,
-                        format!("a cycle named {} exists", merged.name),
-                    ));
-                }
-            }
-            merged.applications_open_at = patch
-                .applications_open_at
-                .unwrap_or(merged.applications_open_at);
-            merged.applications_close_at = patch
-                .applications_close_at
-                .unwrap_or(merged.applications_close_at);
-            merged.max_preferences = patch.max_preferences.unwrap_or(merged.max_preferences);
-            merged.starts_on = patch.starts_on.unwrap_or(merged.starts_on);
-            merged.ends_on = patch.ends_on.unwrap_or(merged.ends_on);
-            merged.updated_at = now;
-            check_cycle(&merged)?;
-            let changes = CycleChanges {
-                name: Some(merged.name.clone()),
-                applications_open_at: Some(merged.applications_open_at),
-                applications_close_at: Some(merged.applications_close_at),
-                max_preferences: Some(merged.max_preferences),
-                starts_on: Some(merged.starts_on),
-                ends_on: Some(merged.ends_on),
-                updated_at: Some(now),
-            };
-            dispatch!(conn, |c| diesel::update(cycles::table.find(id))
-                .set(&changes)
-                .execute(c))?;
-            // After publication the limit governs nothing a run reads.
-            if patch.max_preferences.is_some() {
-                crate::services::inputs::touch(conn, id)?;
-            }
-            lookup::cycle(conn, id)
-        })
-        .await?;
+    let updated = service::update(&state.db, &caller, id.into_inner(), body.0.into()).await?;
     Ok(web::Json(updated.into()))
 }
 

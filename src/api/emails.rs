@@ -5,6 +5,7 @@ use crate::db::schema::{email_attempts, email_outbox};
 use crate::dispatch;
 use crate::domain::*;
 use crate::error::ApiError;
+use crate::services::emails;
 use crate::state::AppState;
 use actix_web::web;
 use diesel::prelude::*;
@@ -111,30 +112,13 @@ pub async fn list(
     QueryParams(filters): QueryParams<EmailFilters>,
 ) -> Result<web::Json<Page<EmailView>>, ApiError> {
     caller.require_alliance_admin()?;
+    let filter = emails::EmailFilter {
+        status: filters.status,
+        placement: filters.placement,
+    };
     let (rows, total) = state
         .db
-        .read(move |conn| {
-            Ok(dispatch!(conn, |c| {
-                let filtered = || {
-                    let mut query = email_outbox::table.into_boxed();
-                    if let Some(status) = filters.status {
-                        query = query.filter(email_outbox::status.eq(status));
-                    }
-                    if let Some(placement) = filters.placement {
-                        query = query.filter(email_outbox::placement_id.eq(placement));
-                    }
-                    query
-                };
-                let total: i64 = filtered().count().get_result(c)?;
-                let rows: Vec<EmailRow> = filtered()
-                    .select(EmailRow::as_select())
-                    .order((email_outbox::created_at.desc(), email_outbox::id))
-                    .limit(page.limit())
-                    .offset(page.offset())
-                    .load(c)?;
-                (rows, total)
-            }))
-        })
+        .read(move |conn| emails::list(conn, filter, page.limit(), page.offset()))
         .await?;
     Ok(web::Json(
         page.page(rows.into_iter().map(Into::into).collect(), total),
@@ -165,34 +149,8 @@ pub async fn retry(
     caller: Caller,
     id: web::Path<EmailId>,
 ) -> Result<web::Json<EmailView>, ApiError> {
-    caller.require_alliance_admin()?;
     let id = id.into_inner();
-    let view = state
-        .db
-        .write(move |conn| {
-            let current = load(conn, id)?;
-            let requeued = dispatch!(conn, |c| diesel::update(
-                email_outbox::table
-                    .find(id)
-                    .filter(email_outbox::status.eq(EmailStatus::Failed))
-            )
-            .set((
-                email_outbox::status.eq(EmailStatus::Pending),
-                email_outbox::attempts.eq(0),
-                email_outbox::next_attempt_at.eq(Timestamp::now()),
-            ))
-            .execute(c))?;
-            if requeued != 1 {
-                return Err(DomainError::Conflict(
-                    Conflict::EmailNotFailed,
-                    format!(
-                        "only a failed email is retried; this one is {}",
-                        current.status
-                    ),
-                ));
-            }
-            load(conn, id)
-        })
-        .await?;
+    emails::retry(&state.db, &caller, id).await?;
+    let view = state.db.read(move |conn| load(conn, id)).await?;
     Ok(web::Json(view))
 }

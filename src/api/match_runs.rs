@@ -11,7 +11,6 @@ use crate::services::match_runs as runs;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
@@ -74,7 +73,7 @@ fn view(row: MatchRunRow, current_version: i64) -> Result<RunView, DomainError> 
     Ok(RunView {
         id: row.id,
         cycle_id: row.cycle_id,
-        stale: row.status != RunStatus::Published && row.inputs_version != current_version,
+        stale: runs::is_stale(&row, current_version),
         status: row.status,
         seed: row.seed,
         stats,
@@ -111,19 +110,15 @@ pub async fn create(
     id: web::Path<CycleId>,
     body: OptionalJsonBody<RunRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_alliance_admin()?;
     let cycle_id = id.into_inner();
-    let seed = body
-        .0
-        .seed
-        .unwrap_or_else(|| rand::thread_rng().gen_range(0..i64::MAX));
-    let db = state.db.clone();
-    let run = actix_web::web::block(move || -> Result<RunView, DomainError> {
-        let row = runs::run_cycle(&db, cycle_id, seed, caller.user_id)?;
-        let current = lookup::cycle(&mut db.reader()?, cycle_id)?.inputs_version;
-        view(row, current)
-    })
-    .await??;
+    let row = runs::run(&state.db, &caller, cycle_id, body.0.seed).await?;
+    let run = state
+        .db
+        .read(move |conn| {
+            let current = lookup::cycle(conn, cycle_id)?.inputs_version;
+            view(row, current)
+        })
+        .await?;
     tracing::info!(run = %run.id, cycle = %cycle_id, matched = run.stats.matched, engine_ms = run.timings.engine_ms, "match run");
     Ok(HttpResponse::Created().json(run))
 }
@@ -270,15 +265,9 @@ pub async fn publish(
     caller: Caller,
     id: web::Path<MatchRunId>,
 ) -> Result<web::Json<RunView>, ApiError> {
-    caller.require_alliance_admin()?;
     let run_id = id.into_inner();
-    let view = state
-        .db
-        .write(move |conn| {
-            runs::publish(conn, run_id, caller.user_id)?;
-            load_run(conn, run_id)
-        })
-        .await?;
+    runs::publish_run(&state.db, &caller, run_id).await?;
+    let view = state.db.read(move |conn| load_run(conn, run_id)).await?;
     tracing::info!(run = %run_id, offers = view.stats.matched, "match run published");
     Ok(web::Json(view))
 }

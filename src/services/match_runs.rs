@@ -1,6 +1,7 @@
 //! A match run: read a cycle's applications, rankings and seats, match with the engine,
 //! store the result beside the cycle; and publishing a run as offers.
 
+use crate::auth::Caller;
 use crate::db::models::{AssignmentRow, MatchRunRow, PlacementEventRow, PlacementRow};
 use crate::db::schema::*;
 use crate::db::{read_transaction, Database, DbConn};
@@ -8,6 +9,7 @@ use crate::dispatch;
 use crate::domain::*;
 use crate::matching::{self, Explainer, Market, Matching, RefusalReason, Statistics};
 use diesel::prelude::*;
+use rand::Rng;
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -282,6 +284,44 @@ fn describe(base_id: BaseId, preference_rank: u32, reason: RefusalReason) -> Bas
             ),
         },
     }
+}
+
+/// Runs the match over a cycle's current inputs (alliance admin), with the seed given or a
+/// random one. Placements do not change until a run is published.
+pub async fn run(
+    db: &Database,
+    caller: &Caller,
+    cycle: CycleId,
+    seed: Option<i64>,
+) -> Result<MatchRunRow, DomainError> {
+    caller.require_alliance_admin()?;
+    let seed = match seed {
+        Some(seed) if seed < 0 => return Err(DomainError::invalid("seed", "must not be negative")),
+        Some(seed) => seed,
+        None => rand::thread_rng().gen_range(0..i64::MAX),
+    };
+    let db = db.clone();
+    let created_by = caller.user_id;
+    tokio::task::spawn_blocking(move || run_cycle(&db, cycle, seed, created_by))
+        .await
+        .map_err(|e| DomainError::internal(anyhow::anyhow!("the match run failed: {e}")))?
+}
+
+/// Whether the inputs of a run's cycle changed after it, so that it can no longer be
+/// published.
+pub fn is_stale(run: &MatchRunRow, current_version: i64) -> bool {
+    run.status != RunStatus::Published && run.inputs_version != current_version
+}
+
+/// Publishes a run as offers (alliance admin); see `publish`.
+pub async fn publish_run(
+    db: &Database,
+    caller: &Caller,
+    run_id: MatchRunId,
+) -> Result<MatchRunRow, DomainError> {
+    caller.require_alliance_admin()?;
+    let actor = caller.user_id;
+    db.write(move |conn| publish(conn, run_id, actor)).await
 }
 
 /// Runs the engine over a cycle and stores the run with its assignments.

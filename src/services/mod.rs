@@ -1,10 +1,12 @@
 //! Work that spans several tables: what the handlers ask of the database beyond one query.
 
+pub mod alliance_view;
 pub mod applications;
 pub mod auth;
 pub mod base_view;
 pub mod cycles;
 pub mod direct_applications;
+pub mod emails;
 pub mod inputs;
 pub mod invitations;
 pub mod match_runs;

@@ -2,6 +2,8 @@
 //! Chinese and English, over server-side sessions. Pages call the same services as the
 //! API, never the API itself.
 
+mod alliance;
+mod alliance_words;
 pub mod assets;
 mod base;
 mod base_words;
@@ -39,6 +41,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(student::routes)
         .configure(base::routes)
         .configure(university::routes)
-        .route("/alliance", web::get().to(pages::alliance_home))
+        .configure(alliance::routes)
         .route("/static/{name}", web::get().to(assets::serve));
 }

@@ -4,13 +4,10 @@
 use super::assets;
 use super::i18n::{Choice, Lang, Text};
 use super::session::{self, Session};
-use super::time;
 use crate::auth::password;
-use crate::db::schema::cycles;
-use crate::dispatch;
 use crate::domain::validate;
 use crate::domain::DomainError;
-use crate::domain::{Role, Timestamp};
+use crate::domain::Role;
 use crate::services;
 use crate::services::auth::{AuthError, Credentials};
 use crate::state::AppState;
@@ -19,7 +16,6 @@ use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use diesel::prelude::*;
 use serde::Deserialize;
 
 /// What the layout shows around every page.
@@ -109,28 +105,6 @@ struct MessagePage {
     text: &'static str,
     link_href: &'static str,
     link_text: &'static str,
-}
-
-/// One section of a role home.
-pub(super) struct Section {
-    id: &'static str,
-    heading: &'static str,
-}
-
-/// The cycle whose window the home shows.
-pub(super) struct CycleLine {
-    pub name: String,
-    pub deadline: String,
-}
-
-#[derive(Template)]
-#[template(path = "pages/home.html")]
-struct HomePage {
-    frame: Frame,
-    title: &'static str,
-    show_cycle: bool,
-    cycle: Option<CycleLine>,
-    sections: Vec<Section>,
 }
 
 /// An HTML answer in the chosen language, remembering `?lang=` when it was given.
@@ -523,81 +497,4 @@ pub async fn activate(
         Ok(false) => dead_link(choice),
         Err(error) => failure(choice, None, error),
     }
-}
-
-/// The latest cycle and its application deadline in the reader's words.
-pub(super) async fn latest_cycle(
-    state: &AppState,
-    lang: Lang,
-) -> Result<Option<CycleLine>, DomainError> {
-    let cycle: Option<(String, Timestamp)> = state
-        .db
-        .read(|conn| {
-            Ok(dispatch!(conn, |c| cycles::table
-                .order(cycles::applications_close_at.desc())
-                .select((cycles::name, cycles::applications_close_at))
-                .first(c)
-                .optional())?)
-        })
-        .await?;
-    let now = Timestamp::now();
-    Ok(cycle.map(|(name, close)| CycleLine {
-        name,
-        deadline: time::deadline(*close, *now, state.config.time_zone, lang),
-    }))
-}
-
-pub(super) async fn home(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    role: Role,
-    sections: fn(&'static Text) -> (&'static str, Vec<Section>),
-) -> HttpResponse {
-    let choice = Choice::of(&req);
-    let session = match session_for(&req, &state, choice, role).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let show_cycle = matches!(role, Role::Student | Role::AllianceAdmin);
-    let cycle = if show_cycle {
-        match latest_cycle(&state, choice.lang).await {
-            Ok(cycle) => cycle,
-            Err(error) => return failure(choice, Some(&session), error),
-        }
-    } else {
-        None
-    };
-    let frame = Frame::new(choice.lang, Some(&session));
-    let (title, sections) = sections(frame.t);
-    html(
-        choice,
-        StatusCode::OK,
-        &HomePage {
-            frame,
-            title,
-            show_cycle,
-            cycle,
-            sections,
-        },
-    )
-}
-
-pub(super) fn section(id: &'static str, heading: &'static str) -> Section {
-    Section { id, heading }
-}
-
-/// `GET /alliance`.
-pub async fn alliance_home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    home(req, state, Role::AllianceAdmin, |t| {
-        (
-            t.home_alliance,
-            vec![
-                section("cycles", t.section_cycles),
-                section("match-runs", t.section_match_runs),
-                section("emails", t.section_emails),
-                section("statistics", t.section_statistics),
-            ],
-        )
-    })
-    .await
 }

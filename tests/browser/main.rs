@@ -3,12 +3,16 @@
 //! chromium and chromedriver the suite says that it skipped, and passes, unless
 //! `PLACEMAT_BROWSER_TESTS=required`.
 
+mod alliance;
 mod coordinator;
 mod driver;
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
 mod officer;
+#[allow(dead_code)]
+#[path = "../api/smtp.rs"]
+mod smtp;
 mod student;
 
 use driver::{availability, Availability, Browser};
