@@ -20,6 +20,12 @@ pub struct StudentScope {
 }
 
 impl StudentScope {
+    /// Every student of the alliance.
+    pub const EVERYONE: StudentScope = StudentScope {
+        university: None,
+        program: None,
+    };
+
     fn is_everyone(self) -> bool {
         self.university.is_none() && self.program.is_none()
     }

@@ -9,14 +9,18 @@ use super::pages::{
     failure, forged, html, message, query_flag, read_form, redirect, session_for, Frame,
 };
 use super::session::{self, Session};
+use super::statistics::{self, StatisticsView};
 use super::time;
 use crate::api::cycles::{CyclePatch, NewCycle};
+use crate::api::stats::ExportFormat;
 use crate::db::models::{Cycle, MatchRunRow};
 use crate::domain::*;
 use crate::services;
 use crate::services::alliance_view::{self, RunLine, SeatLine};
 use crate::services::emails::EmailFilter;
 use crate::state::AppState;
+use crate::stats::queries::StudentScope;
+use crate::stats::PlacementStats;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -38,7 +42,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/alliance/emails/{id}/retry", web::post().to(retry_email))
         .route("/alliance/cycles", web::post().to(create_cycle))
         .route("/alliance/cycles/{id}", web::post().to(update_cycle))
-        .route("/alliance/cycles/{id}/seats", web::post().to(save_seats));
+        .route("/alliance/cycles/{id}/seats", web::post().to(save_seats))
+        .route("/alliance/statistics.csv", web::get().to(download_csv))
+        .route("/alliance/statistics.xlsx", web::get().to(download_xlsx));
 }
 
 /// The emails on one page of the outbox.
@@ -251,13 +257,6 @@ struct CyclesPart {
     seats: Vec<SeatRow>,
 }
 
-struct StatisticsPart {
-    /// The cycle the files are of.
-    cycle: String,
-    /// Each grouping the API offers, with its name in words.
-    groups: Vec<(&'static str, &'static str)>,
-}
-
 #[derive(Template)]
 #[template(path = "pages/alliance.html")]
 struct AlliancePage {
@@ -270,7 +269,8 @@ struct AlliancePage {
     runs: Option<RunsPart>,
     cycles: Option<CyclesPart>,
     emails: Option<EmailsPart>,
-    statistics: Option<StatisticsPart>,
+    /// The statistics tab: its section, or `None` inside when there is no cycle.
+    statistics: Option<Option<StatisticsView>>,
 }
 
 #[derive(Template)]
@@ -300,7 +300,7 @@ enum Loaded {
     ),
     Cycles(Vec<SeatLine>),
     Emails(Vec<crate::db::models::EmailRow>, i64),
-    Statistics,
+    Statistics(Option<Box<[PlacementStats; 3]>>),
 }
 
 struct Query {
@@ -402,7 +402,10 @@ async fn show(
                         services::emails::list(conn, filter, EMAILS_PER_PAGE, offset)?;
                     Loaded::Emails(rows, total)
                 }
-                (Tab::Statistics, _) => Loaded::Statistics,
+                (Tab::Statistics, Some(cycle)) => Loaded::Statistics(Some(Box::new(
+                    statistics::count(conn, cycle.id, StudentScope::EVERYONE)?,
+                ))),
+                (Tab::Statistics, None) => Loaded::Statistics(None),
             };
             Ok((cycle, loaded))
         })
@@ -487,15 +490,17 @@ async fn show(
         Loaded::Emails(rows, total) => {
             page.emails = Some(emails_part(who, zone, filter, page_no, rows, total));
         }
-        Loaded::Statistics => {
-            page.statistics = Some(StatisticsPart {
-                cycle: cycle.map(|c| c.id.to_string()).unwrap_or_default(),
-                groups: vec![
-                    ("university", w.by_university),
-                    ("base", w.by_base),
-                    ("flow", w.by_flow),
-                ],
-            });
+        Loaded::Statistics(counted) => {
+            page.statistics = Some(counted.map(|counted| {
+                let [by_program, by_base, flow] = *counted;
+                statistics::section(
+                    &by_program,
+                    &by_base,
+                    &flow,
+                    who.choice.lang,
+                    "/alliance/statistics",
+                )
+            }));
         }
     }
     html(who.choice, status, &page)
@@ -1174,6 +1179,34 @@ async fn save_seats(
     };
     let status = StatusCode::UNPROCESSABLE_ENTITY;
     show(&state, &who, Query::tab(Tab::Cycles), status, showing).await
+}
+
+/// `GET /alliance/statistics.csv?group_by=…`.
+async fn download_csv(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    download(req, state, ExportFormat::Csv).await
+}
+
+/// `GET /alliance/statistics.xlsx?group_by=…`.
+async fn download_xlsx(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    download(req, state, ExportFormat::Xlsx).await
+}
+
+/// The API's file of the current cycle's statistics of the whole alliance.
+async fn download(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    format: ExportFormat,
+) -> HttpResponse {
+    let who = match admin(&req, &state).await {
+        Ok(who) => who,
+        Err(response) => return response,
+    };
+    let group_by = statistics::group_of(&req);
+    match statistics::file(&state, group_by, StudentScope::EVERYONE, format).await {
+        Ok(response) => response,
+        Err(DomainError::NotFound(_)) => redirect(who.choice, "/alliance?tab=statistics"),
+        Err(error) => failure(who.choice, Some(&who.session), error),
+    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,57 @@
 
 use super::charts::{self, Bar, Chart, Stack};
 use super::i18n::{self, Lang};
-use crate::domain::PlacementStatus;
+use super::pages::query_flag;
+use crate::api::stats::ExportFormat;
+use crate::db::DbConn;
+use crate::domain::{CycleId, DomainError, PlacementStatus};
+use crate::services;
+use crate::state::AppState;
+use crate::stats::queries::{self, StudentScope};
 use crate::stats::{Group, GroupBy, Measures, PlacementStats, StatsRow};
+use actix_web::{HttpRequest, HttpResponse};
+
+/// The three countings the section shows, of one cycle, in a scope.
+pub fn count(
+    conn: &mut DbConn,
+    cycle: CycleId,
+    scope: StudentScope,
+) -> Result<[PlacementStats; 3], DomainError> {
+    Ok([
+        queries::placement_stats(conn, cycle, GroupBy::Program, scope)?,
+        queries::placement_stats(conn, cycle, GroupBy::Base, scope)?,
+        queries::placement_stats(conn, cycle, GroupBy::Flow, scope)?,
+    ])
+}
+
+/// The grouping a download asks for with `?group_by=`; by program unless another is named.
+pub fn group_of(req: &HttpRequest) -> GroupBy {
+    match query_flag(req, "group_by").as_deref() {
+        Some("base") => GroupBy::Base,
+        Some("flow") => GroupBy::Flow,
+        Some("university") => GroupBy::University,
+        _ => GroupBy::Program,
+    }
+}
+
+/// The API's file of the current cycle's statistics in a scope: the same bytes and headers
+/// as `GET /api/v1/stats/placements`. `NotFound` when there is no cycle.
+pub async fn file(
+    state: &AppState,
+    group_by: GroupBy,
+    scope: StudentScope,
+    format: ExportFormat,
+) -> Result<HttpResponse, DomainError> {
+    let stats = state
+        .db
+        .read(move |conn| {
+            let cycle =
+                services::cycles::current(conn)?.ok_or_else(|| DomainError::not_found("cycle"))?;
+            queries::placement_stats(conn, cycle.id, group_by, scope)
+        })
+        .await?;
+    crate::api::stats::answer(stats, format).await
+}
 
 /// The words of the statistics in one language.
 pub struct Words {

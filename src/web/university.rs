@@ -22,8 +22,8 @@ use crate::services::university_view::{
     self, PlacementFilter, PlacementPage, StudentFilter, StudentPage, PAGE_SIZE,
 };
 use crate::state::AppState;
-use crate::stats::queries::{self, StudentScope};
-use crate::stats::{GroupBy, PlacementStats};
+use crate::stats::queries::StudentScope;
+use crate::stats::PlacementStats;
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -379,14 +379,12 @@ async fn show(
                 },
                 Tab::Statistics => match services::cycles::current(conn)? {
                     Some(cycle) => {
-                        let scope = || StudentScope {
+                        let scope = StudentScope {
                             university: Some(university),
                             program: None,
                         };
-                        let stats = [GroupBy::Program, GroupBy::Base, GroupBy::Flow]
-                            .map(|group| queries::placement_stats(conn, cycle.id, group, scope()));
-                        let [a, b, c] = stats;
-                        Loaded::Statistics(Some(Box::new((cycle, [a?, b?, c?]))))
+                        let counted = statistics::count(conn, cycle.id, scope)?;
+                        Loaded::Statistics(Some(Box::new((cycle, counted))))
                     }
                     None => Loaded::Statistics(None),
                 },
@@ -864,29 +862,11 @@ async fn download(
         Ok(who) => who,
         Err(response) => return response,
     };
-    let group_by = match query_flag(&req, "group_by").as_deref() {
-        Some("base") => GroupBy::Base,
-        Some("flow") => GroupBy::Flow,
-        Some("university") => GroupBy::University,
-        _ => GroupBy::Program,
+    let scope = StudentScope {
+        university: Some(who.university),
+        program: None,
     };
-    let university = who.university;
-    let stats = state
-        .db
-        .read(move |conn| {
-            let cycle =
-                services::cycles::current(conn)?.ok_or_else(|| DomainError::not_found("cycle"))?;
-            let scope = StudentScope {
-                university: Some(university),
-                program: None,
-            };
-            queries::placement_stats(conn, cycle.id, group_by, scope)
-        })
-        .await;
-    let answered = match stats {
-        Ok(stats) => crate::api::stats::answer(stats, format).await,
-        Err(error) => Err(error),
-    };
+    let answered = statistics::file(&state, statistics::group_of(&req), scope, format).await;
     match answered {
         Ok(response) => response,
         Err(DomainError::NotFound(_)) => redirect(who.choice, "/university?tab=statistics"),

@@ -364,3 +364,68 @@ async fn a_post_without_its_token_changes_nothing_and_a_coordinator_is_turned_aw
         .expect("a page")
         .contains("Not your page"));
 }
+
+#[tokio::test]
+async fn the_alliance_sees_the_flow_between_universities_and_downloads_the_apis_files() {
+    let _slot = browser_slots().acquire().await.expect("a slot");
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let world = world().await;
+    let cycle = super::officer::published(&world).await;
+    let app = &world.app;
+    sign_in(&browser, app, ADMIN_EMAIL, PASSWORD).await;
+    browser.link("Statistics").await.click().await;
+    let flow = browser
+        .script(
+            "const s = document.getElementById('chart-flow-title').closest('svg'); \
+             const r = s.getBoundingClientRect(); \
+             return {w: r.width, h: r.height, name: document.getElementById('chart-flow-title').textContent, \
+                     cells: [...s.querySelectorAll('rect + text')].map(t => t.textContent)};",
+        )
+        .await;
+    assert!(flow["w"].as_f64().unwrap_or(0.0) >= 80.0, "{flow}");
+    assert!(flow["h"].as_f64().unwrap_or(0.0) >= 40.0, "{flow}");
+    assert!(!flow["name"].as_str().unwrap_or("").is_empty(), "{flow}");
+    let api = |format: &str| {
+        format!(
+            "/api/v1/stats/placements?cycle={}&group_by=flow{format}",
+            id(&cycle)
+        )
+    };
+    let stats = expect_json(app.get(&api(""), &app.admin).await, StatusCode::OK).await;
+    let row = &stats["rows"][0];
+    let placed: i64 = ["offered", "confirmed", "completed"]
+        .iter()
+        .map(|name| row[*name].as_i64().expect("a count"))
+        .sum();
+    assert_eq!(
+        flow["cells"],
+        json!([placed.to_string()]),
+        "the matrix's one cell is the API's placed count"
+    );
+    photograph(&browser, "alliance-statistics").await;
+
+    let cookie = browser
+        .cookie("placemat_session")
+        .await
+        .expect("a session cookie");
+    let href = browser
+        .script(
+            "return [...document.querySelectorAll('a')].find(a => a.textContent.trim().startsWith('Download CSV') && a.href.includes('group_by=flow')).getAttribute('href');",
+        )
+        .await;
+    let href = href.as_str().expect("a link").to_owned();
+    let page_file = with_cookie(app, reqwest::Method::GET, &href, &cookie)
+        .await
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(page_file.status(), StatusCode::OK, "{href}");
+    let api_file = app.get(&api("&format=csv"), &app.admin).await;
+    assert_eq!(
+        page_file.bytes().await.expect("a file"),
+        api_file.bytes().await.expect("a file"),
+        "the same CSV bytes as the API's"
+    );
+}

@@ -193,7 +193,7 @@ async fn a_refused_import_names_its_rows_and_a_good_one_adds_and_invites() {
 }
 
 /// Two students list Cedar Micro Systems, which has one seat; the match is published.
-async fn published(world: &World) -> Value {
+pub(super) async fn published(world: &World) -> Value {
     let app = &world.app;
     let cycles = expect_json(app.get("/api/v1/cycles", &app.admin).await, StatusCode::OK).await;
     let cycle = cycles["items"][0].clone();
