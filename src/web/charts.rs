@@ -192,7 +192,7 @@ pub fn matrix(
     counts: &[Vec<u64>],
 ) -> Chart {
     let label_width = 130.0;
-    let header = 56.0;
+    let header = 30.0;
     let cell_width = 64.0;
     let cell_height = 30.0;
     let width = (label_width + columns.len().max(1) as f64 * cell_width + 8.0) as u32;
@@ -209,9 +209,9 @@ pub fn matrix(
         let cx = label_width + index as f64 * cell_width + cell_width / 2.0;
         let _ = write!(
             out,
-            r#"<text x="{cx:.1}" y="{y}" text-anchor="end" transform="rotate(-35 {cx:.1} {y})" fill="{INK}" font-size="12">{label}</text>"#,
-            y = header - 8.0,
-            label = escape(&short(column, 12)),
+            r#"<text x="{cx:.1}" y="{y}" text-anchor="middle" fill="{INK}" font-size="12" font-weight="600">{label}</text>"#,
+            y = header - 10.0,
+            label = escape(&short(column, 9)),
         );
     }
     for (r, label) in rows.iter().enumerate() {
