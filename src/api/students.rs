@@ -1,8 +1,8 @@
 use crate::api::extract::{double_option, JsonBody, Page, PageParams, QueryParams, RawBody};
 use crate::auth::Caller;
-use crate::db::lookup;
 use crate::db::models::Student;
 use crate::db::schema::{programs, students};
+use crate::db::{lookup, lower};
 use crate::dispatch;
 use crate::domain::validate;
 use crate::domain::validate::{contains_pattern, LIKE_ESCAPE};
@@ -223,7 +223,10 @@ pub async fn list(
                 ),
                 None => None,
             };
-            let pattern = filters.q.as_deref().map(contains_pattern);
+            let pattern = filters
+                .q
+                .as_deref()
+                .map(|q| contains_pattern(&q.to_lowercase()));
             let (rows, total): (Vec<(Student, String)>, i64) = dispatch!(conn, |c| {
                 let filtered = || {
                     let mut query = students::table.inner_join(programs::table).into_boxed();
@@ -238,11 +241,12 @@ pub async fn list(
                     }
                     if let Some(pattern) = &pattern {
                         query = query.filter(
-                            students::name.like(pattern.clone()).escape(LIKE_ESCAPE).or(
-                                students::student_number
+                            lower(students::name)
+                                .like(pattern.clone())
+                                .escape(LIKE_ESCAPE)
+                                .or(lower(students::student_number)
                                     .like(pattern.clone())
-                                    .escape(LIKE_ESCAPE),
-                            ),
+                                    .escape(LIKE_ESCAPE)),
                         );
                     }
                     query

@@ -323,3 +323,9 @@ fn finish_transaction(conn: &mut DbConn, commit: bool) -> Result<(), diesel::res
         (false, DbConn::Sqlite(c)) => AnsiTransactionManager::rollback_transaction(&mut **c),
     }
 }
+
+diesel::define_sql_function! {
+    /// Text in lower case, so that a search ignores case on both backends (SQLite's `LIKE`
+    /// ignores ASCII case, PostgreSQL's does not).
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}

@@ -4,7 +4,7 @@
 
 use crate::db::models::{Cycle, PlacementRow};
 use crate::db::schema::*;
-use crate::db::DbConn;
+use crate::db::{lower, DbConn};
 use crate::dispatch;
 use crate::domain::validate::{contains_pattern, LIKE_ESCAPE};
 use crate::domain::*;
@@ -120,7 +120,7 @@ pub fn students(
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(contains_pattern);
+        .map(|s| contains_pattern(&s.to_lowercase()));
     type Row = (
         StudentId,
         String,
@@ -147,13 +147,15 @@ pub fn students(
             }
             if let Some(pattern) = &pattern {
                 query = query.filter(
-                    students::name
+                    lower(students::name)
                         .like(pattern.clone())
                         .escape(LIKE_ESCAPE)
-                        .or(students::student_number
+                        .or(lower(students::student_number)
                             .like(pattern.clone())
                             .escape(LIKE_ESCAPE))
-                        .or(students::email.like(pattern.clone()).escape(LIKE_ESCAPE)),
+                        .or(lower(students::email)
+                            .like(pattern.clone())
+                            .escape(LIKE_ESCAPE)),
                 );
             }
             query

@@ -111,6 +111,16 @@ async fn students_are_seen_and_changed_only_within_their_university() {
     .await;
     assert_eq!(filtered["total"], 1);
     assert_eq!(filtered["items"][0]["id"], ujs_student["id"]);
+    let any_case = expect_json(
+        app.get("/api/v1/students?program=0860&q=hAN", &app.admin)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        any_case["items"][0]["id"], ujs_student["id"],
+        "the search ignores case on every backend"
+    );
 
     expect_problem(
         app.get(&usst_path, &alliance.ujs_officer).await,
