@@ -402,18 +402,21 @@ async fn show(
                         services::emails::list(conn, filter, EMAILS_PER_PAGE, offset)?;
                     Loaded::Emails(rows, total)
                 }
-                (Tab::Statistics, Some(cycle)) => Loaded::Statistics(Some(Box::new(
-                    statistics::count(conn, cycle.id, StudentScope::EVERYONE)?,
-                ))),
-                (Tab::Statistics, None) => Loaded::Statistics(None),
+                (Tab::Statistics, _) => Loaded::Statistics(None),
             };
             Ok((cycle, loaded))
         })
         .await;
-    let (cycle, loaded) = match loaded {
+    let (cycle, mut loaded) = match loaded {
         Ok(loaded) => loaded,
         Err(error) => return failure(who.choice, Some(&who.session), error),
     };
+    if let (Tab::Statistics, Some(current)) = (tab, &cycle) {
+        match statistics::count_at_once(&state.db, current.id, StudentScope::EVERYONE).await {
+            Ok(counted) => loaded = Loaded::Statistics(Some(Box::new(counted))),
+            Err(error) => return failure(who.choice, Some(&who.session), error),
+        }
+    }
     let lang = who.choice.lang;
     let w = who.words();
     let zone = state.config.time_zone;
