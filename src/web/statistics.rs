@@ -35,7 +35,7 @@ pub async fn count_at_once(
     scope: StudentScope,
 ) -> Result<[PlacementStats; 3], DomainError> {
     let counting = |group| db.read(move |conn| queries::placement_stats(conn, cycle, group, scope));
-    let (by_program, by_base, flow) = futures_util::try_join!(
+    let (by_program, by_base, flow) = tokio::try_join!(
         counting(GroupBy::Program),
         counting(GroupBy::Base),
         counting(GroupBy::Flow)
