@@ -3,7 +3,8 @@
 //! (`db::sql_types::text_states!`), so no status or role is spelt out anywhere else.
 
 /// Declares a state enum with its stored names: `as_str`, `ALL`, `Display`, `FromStr`,
-/// serde and OpenAPI under the same names, and diesel's text column mapping.
+/// serde and OpenAPI under the same names (each name is its variant in snake case, which a
+/// test checks), and diesel's text column mapping.
 #[macro_export]
 macro_rules! named_states {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)+ }) => {
@@ -14,8 +15,9 @@ macro_rules! named_states {
             diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
         )]
         #[diesel(sql_type = diesel::sql_types::Text)]
+        #[serde(rename_all = "snake_case")]
         pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $text)] $variant,)+
+            $($(#[$vmeta])* $variant,)+
         }
 
         impl $name {
@@ -104,6 +106,31 @@ mod tests {
             assert_eq!(source.as_str().parse(), Ok(*source));
         }
         assert!("lost".parse::<EmailStatus>().is_err());
+        let json = |value: serde_json::Value| value.as_str().map(str::to_owned);
+        for status in DirectApplicationStatus::ALL {
+            assert_eq!(
+                json(serde_json::json!(status)).as_deref(),
+                Some(status.as_str())
+            );
+        }
+        for status in EmailStatus::ALL {
+            assert_eq!(
+                json(serde_json::json!(status)).as_deref(),
+                Some(status.as_str())
+            );
+        }
+        for status in RunStatus::ALL {
+            assert_eq!(
+                json(serde_json::json!(status)).as_deref(),
+                Some(status.as_str())
+            );
+        }
+        for status in crate::domain::PlacementStatus::ALL {
+            assert_eq!(
+                json(serde_json::json!(status)).as_deref(),
+                Some(status.as_str())
+            );
+        }
         assert_eq!(
             serde_json::to_string(&PlacementSource::SecondRound).ok(),
             Some("\"second_round\"".into())
