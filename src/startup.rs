@@ -10,7 +10,7 @@ use crate::email::worker::{DeliverySettings, Worker};
 use crate::headers::security_headers;
 use crate::state::AppState;
 use crate::telemetry::{observe_request, Metrics};
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use std::net::TcpListener;
@@ -95,6 +95,11 @@ impl Application {
 
     pub fn database(&self) -> &Database {
         &self.db
+    }
+
+    /// What stops the server from outside, once it runs.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
     }
 
     /// Takes the email worker out, so that the caller runs its delivery passes itself

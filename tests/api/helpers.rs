@@ -1,6 +1,7 @@
 //! Starts the real server on a random port over a fresh database, and speaks to it as a
 //! user would.
 
+use actix_web::dev::ServerHandle;
 use diesel::{Connection, RunQueryDsl};
 use placemat::config::Config;
 use placemat::db::Database;
@@ -10,12 +11,17 @@ use placemat::startup::Application;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
 use std::path::PathBuf;
+use std::sync::Mutex;
 use tempfile::TempDir;
 
 pub const PASSWORD: &str = "correct horse battery";
 
-/// A running placemat and what the test needs to reach it.
+/// A running placemat and what the test needs to reach it. When the test ends, its
+/// instances stop first, then its connections close, then its PostgreSQL database goes (the
+/// fields drop in this order): nothing is left talking to a dropped database while the
+/// test process exits.
 pub struct TestApp {
+    instances: Mutex<Vec<Instance>>,
     pub address: String,
     pub client: reqwest::Client,
     pub db: Database,
@@ -23,7 +29,63 @@ pub struct TestApp {
     pub admin: String,
     pub config: Config,
     _workdir: TempDir,
-    postgres: Option<(String, String)>,
+    _postgres: Option<ScratchDatabase>,
+}
+
+/// An instance serving on a thread of its own, stopped and waited for when dropped.
+struct Instance {
+    handle: ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Instance {
+    fn start(app: Application) -> Instance {
+        let handle = app.handle();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the instance");
+            runtime
+                .block_on(app.run_until_stopped())
+                .expect("the instance serves");
+        });
+        Instance {
+            handle,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        // The stop command is sent at once; the thread ends when the server has stopped.
+        drop(self.handle.stop(false));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A PostgreSQL database of one test, dropped with it.
+struct ScratchDatabase {
+    server: String,
+    name: String,
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        // On a thread of its own, so as not to hold up the test's runtime while the server
+        // drops the database; joined, so that it ends with the test.
+        let dropping = std::thread::spawn(move || {
+            if let Ok(mut admin) = diesel::PgConnection::establish(&server) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin);
+            }
+        });
+        let _ = dropping.join();
+    }
 }
 
 /// Which database the suite runs on: `PLACEMAT_TEST_DATABASE_URL` names a PostgreSQL
@@ -93,7 +155,7 @@ async fn start(adjust: impl FnOnce(&mut Config), on_demand: bool) -> (TestApp, O
     let worker = if on_demand { app.take_delivery() } else { None };
     let port = app.port();
     let db = app.database().clone();
-    tokio::spawn(app.run_until_stopped());
+    let instance = Instance::start(app);
     let admin_db = db.clone();
     tokio::task::spawn_blocking(move || {
         placemat::cli::create_user(
@@ -109,6 +171,7 @@ async fn start(adjust: impl FnOnce(&mut Config), on_demand: bool) -> (TestApp, O
     .expect("joins")
     .expect("the alliance admin is created");
     let mut app = TestApp {
+        instances: Mutex::new(vec![instance]),
         address: format!("http://127.0.0.1:{port}"),
         // Idle connections are let go before the server's keep-alive (5 s) would close
         // them under a request.
@@ -122,30 +185,20 @@ async fn start(adjust: impl FnOnce(&mut Config), on_demand: bool) -> (TestApp, O
         admin: String::new(),
         config,
         _workdir: workdir,
-        postgres,
+        _postgres: postgres.map(|(server, name)| ScratchDatabase { server, name }),
     };
     app.admin = app.login("admin@alliance.test", PASSWORD).await;
     (app, worker)
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some((server, name)) = self.postgres.take() {
-            // On a thread of its own, so as not to hold up the test's runtime while the
-            // server closes the app's connections; joined, so that it ends with the test.
-            let dropping = std::thread::spawn(move || {
-                if let Ok(mut admin) = diesel::PgConnection::establish(&server) {
-                    let _ =
-                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&mut admin);
-                }
-            });
-            let _ = dropping.join();
-        }
-    }
-}
-
 impl TestApp {
+    fn keep_running(&self, app: Application) {
+        self.instances
+            .lock()
+            .expect("the instances")
+            .push(Instance::start(app));
+    }
+
     /// Starts a second instance on the same database, as behind a load balancer; answers
     /// its address.
     pub async fn sibling(&self) -> String {
@@ -153,7 +206,7 @@ impl TestApp {
             .await
             .expect("the second instance starts");
         let address = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
+        self.keep_running(app);
         address
     }
 
@@ -165,7 +218,7 @@ impl TestApp {
             .expect("the second instance starts");
         let worker = app.take_delivery().expect("a worker");
         let address = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
+        self.keep_running(app);
         (address, worker)
     }
 
