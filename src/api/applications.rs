@@ -73,24 +73,20 @@ fn load_own(
     cycle: CycleId,
     student: StudentId,
 ) -> Result<ApplicationView, DomainError> {
-    let mut views = load_views(conn, cycle, ApplicationScope::Student(student), None, 1, 0)?.0;
+    let own = Limits {
+        student: Some(student),
+        ..Limits::default()
+    };
+    let mut views = load_views(conn, cycle, own, None, 1, 0)?.0;
     views
         .pop()
         .ok_or_else(|| DomainError::not_found("application"))
 }
 
-/// Whose applications a list shows.
-enum ApplicationScope {
-    All,
-    University(UniversityId),
-    Base(BaseId),
-    Student(StudentId),
-}
-
 fn load_views(
     conn: &mut DbConn,
     cycle: CycleId,
-    scope: ApplicationScope,
+    limits: Limits,
     listing_base: Option<BaseId>,
     limit: i64,
     offset: i64,
@@ -106,21 +102,13 @@ fn load_views(
                 .inner_join(students::table.inner_join(programs::table))
                 .filter(applications::cycle_id.eq(cycle))
                 .into_boxed();
-            match &scope {
-                ApplicationScope::All => {}
-                ApplicationScope::University(university) => {
-                    query = query.filter(students::university_id.eq(*university))
-                }
-                ApplicationScope::Student(student) => {
-                    query = query.filter(applications::student_id.eq(*student))
-                }
-                ApplicationScope::Base(_) => {}
+            if let Some(university) = limits.university {
+                query = query.filter(students::university_id.eq(university));
             }
-            let base = match &scope {
-                ApplicationScope::Base(base) => Some(*base),
-                _ => listing_base,
-            };
-            if let Some(base) = base {
+            if let Some(student) = limits.student {
+                query = query.filter(applications::student_id.eq(student));
+            }
+            if let Some(base) = limits.base.or(listing_base) {
                 query = query.filter(
                     applications::id.eq_any(
                         application_preferences::table
@@ -165,10 +153,7 @@ fn load_views(
             .or_default()
             .push((row.position, row.base_id));
     }
-    let coordinator_base = match scope {
-        ApplicationScope::Base(base) => Some(base),
-        _ => None,
-    };
+    let coordinator_base = limits.base;
     let views = rows
         .into_iter()
         .map(
@@ -275,33 +260,20 @@ pub async fn list(
     QueryParams(filters): QueryParams<ApplicationFilters>,
 ) -> Result<web::Json<Page<ApplicationView>>, ApiError> {
     let cycle_id = id.into_inner();
-    let scope = match (caller.role, caller.university_id, caller.base_id) {
-        (Role::AllianceAdmin, _, _) => match filters.university {
-            Some(university) => ApplicationScope::University(university),
-            None => ApplicationScope::All,
-        },
-        (Role::UniversityAdmin, Some(own), _) => match filters.university {
-            Some(asked) if asked != own => {
-                return Err(ApiError::Forbidden(
-                    "a university admin sees its own students only".into(),
-                ))
-            }
-            _ => ApplicationScope::University(own),
-        },
-        (Role::BaseCoordinator, _, Some(base)) => match filters.base {
-            Some(asked) if asked != base => {
+    let scope = caller.scope()?;
+    let limits = match scope {
+        Scope::Base(own) => {
+            if filters.base.is_some_and(|asked| asked != own) {
                 return Err(ApiError::Forbidden(
                     "a coordinator sees its own base's applicants only".into(),
-                ))
+                ));
             }
-            _ => ApplicationScope::Base(base),
-        },
-        _ => {
-            return Err(ApiError::Forbidden(format!(
-                "a {} may not list applications",
-                caller.role
-            )))
+            scope.limits()
         }
+        _ => Limits {
+            university: scope.managed_students(filters.university)?,
+            ..Limits::default()
+        },
     };
     let (items, total) = state
         .db
@@ -310,7 +282,7 @@ pub async fn list(
             load_views(
                 conn,
                 cycle_id,
-                scope,
+                limits,
                 filters.base,
                 page.limit(),
                 page.offset(),
@@ -359,7 +331,7 @@ pub async fn get_ranking(
     path: web::Path<(CycleId, BaseId)>,
 ) -> Result<web::Json<RankingView>, ApiError> {
     let (cycle_id, base_id) = path.into_inner();
-    caller.require_base(base_id)?;
+    caller.scope()?.require_base(base_id)?;
     let student_ids = state
         .db
         .read(move |conn| {

@@ -107,6 +107,7 @@ pub async fn list(
     QueryParams(filters): QueryParams<DirectApplicationFilters>,
 ) -> Result<web::Json<Page<DirectApplicationView>>, ApiError> {
     let cycle_id = id.into_inner();
+    let limits = caller.scope()?.limits();
     let (rows, total) = state
         .db
         .read(move |conn| {
@@ -117,19 +118,15 @@ pub async fn list(
                         .inner_join(students::table)
                         .filter(direct_applications::cycle_id.eq(cycle_id))
                         .into_boxed();
-                    query = match caller.role {
-                        Role::AllianceAdmin => query,
-                        Role::UniversityAdmin => query
-                            .filter(students::university_id.nullable().eq(caller.university_id)),
-                        Role::BaseCoordinator => {
-                            query.filter(direct_applications::base_id.nullable().eq(caller.base_id))
-                        }
-                        Role::Student => query.filter(
-                            direct_applications::student_id
-                                .nullable()
-                                .eq(caller.student_id),
-                        ),
-                    };
+                    if let Some(university) = limits.university {
+                        query = query.filter(students::university_id.eq(university));
+                    }
+                    if let Some(base) = limits.base {
+                        query = query.filter(direct_applications::base_id.eq(base));
+                    }
+                    if let Some(student) = limits.student {
+                        query = query.filter(direct_applications::student_id.eq(student));
+                    }
                     if let Some(status) = filters.status {
                         query = query.filter(direct_applications::status.eq(status));
                     }

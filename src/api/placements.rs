@@ -166,6 +166,7 @@ pub async fn list(
     QueryParams(page): QueryParams<PageParams>,
     QueryParams(filters): QueryParams<PlacementFilters>,
 ) -> Result<web::Json<Page<PlacementView>>, ApiError> {
+    let limits = caller.scope()?.limits();
     let (rows, total) = state
         .db
         .read(move |conn| {
@@ -175,17 +176,15 @@ pub async fn list(
                         .inner_join(students::table)
                         .inner_join(bases::table)
                         .into_boxed();
-                    query = match caller.role {
-                        Role::AllianceAdmin => query,
-                        Role::UniversityAdmin => query
-                            .filter(students::university_id.nullable().eq(caller.university_id)),
-                        Role::BaseCoordinator => {
-                            query.filter(placements::base_id.nullable().eq(caller.base_id))
-                        }
-                        Role::Student => {
-                            query.filter(placements::student_id.nullable().eq(caller.student_id))
-                        }
-                    };
+                    if let Some(university) = limits.university {
+                        query = query.filter(students::university_id.eq(university));
+                    }
+                    if let Some(base) = limits.base {
+                        query = query.filter(placements::base_id.eq(base));
+                    }
+                    if let Some(student) = limits.student {
+                        query = query.filter(placements::student_id.eq(student));
+                    }
                     if let Some(cycle) = filters.cycle {
                         query = query.filter(placements::cycle_id.eq(cycle));
                     }

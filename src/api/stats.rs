@@ -73,7 +73,7 @@ pub struct StatsQuery {
 /// Reads the filters, checked against the caller's scope.
 fn student_scope(
     conn: &mut DbConn,
-    own: Option<UniversityId>,
+    scope: Scope,
     query: &StatsQuery,
 ) -> Result<StudentScope, DomainError> {
     let program = match &query.program {
@@ -96,15 +96,7 @@ fn student_scope(
         ),
         None => None,
     };
-    let university = match (own, asked) {
-        (Some(own), Some(asked)) if own != asked => {
-            return Err(DomainError::Forbidden(
-                "a university admin sees statistics of its own students only".into(),
-            ))
-        }
-        (Some(own), _) => Some(own),
-        (None, asked) => asked,
-    };
+    let university = scope.managed_students(asked)?;
     Ok(StudentScope {
         university,
         program,
@@ -160,7 +152,8 @@ pub async fn placements(
     request: HttpRequest,
     QueryParams(query): QueryParams<StatsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let own = caller.university_scope()?;
+    let scope = caller.scope()?;
+    scope.managed_students(None)?;
     let format = match query.format {
         Some(format) => format,
         None => negotiate(
@@ -181,7 +174,7 @@ pub async fn placements(
     let stats = state
         .db
         .read(move |conn| {
-            let scope = student_scope(conn, own, &query)?;
+            let scope = student_scope(conn, scope, &query)?;
             queries::placement_stats(conn, cycle_id, group_by, scope)
         })
         .await?;

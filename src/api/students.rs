@@ -200,16 +200,7 @@ pub async fn list(
     QueryParams(page): QueryParams<PageParams>,
     QueryParams(filters): QueryParams<StudentFilters>,
 ) -> Result<web::Json<Page<StudentView>>, ApiError> {
-    let scope = caller.university_scope()?;
-    let university = match (scope, filters.university) {
-        (Some(own), Some(asked)) if own != asked => {
-            return Err(ApiError::Forbidden(
-                "a university admin sees its own students only".into(),
-            ))
-        }
-        (Some(own), _) => Some(own),
-        (None, asked) => asked,
-    };
+    let university = caller.scope()?.managed_students(filters.university)?;
     let (items, total) = state
         .db
         .read(move |conn| {
@@ -442,7 +433,7 @@ pub async fn import(
     req: HttpRequest,
     body: RawBody<MAX_IMPORT_BYTES>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.university_scope()?;
+    caller.scope()?.managed_students(None)?;
     let content_type = req
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)

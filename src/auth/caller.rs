@@ -3,7 +3,7 @@ use crate::db::schema::{api_tokens, users};
 use crate::dispatch;
 use crate::domain::DomainError;
 use crate::domain::Timestamp;
-use crate::domain::{BaseId, Role, StudentId, TokenId, UniversityId, UserId};
+use crate::domain::{BaseId, Role, Scope, StudentId, TokenId, UniversityId, UserId};
 use crate::error::ApiError;
 use crate::state::AppState;
 use actix_web::dev::Payload;
@@ -130,48 +130,8 @@ impl Caller {
         }
     }
 
-    /// Whether the caller may see and manage the students of this university.
-    pub fn manages_university(&self, university: UniversityId) -> bool {
-        match self.role {
-            Role::AllianceAdmin => true,
-            Role::UniversityAdmin => self.university_id == Some(university),
-            _ => false,
-        }
-    }
-
-    /// Whether the caller may act for this base (its seats, rankings and placements).
-    pub fn acts_for_base(&self, base: BaseId) -> bool {
-        match self.role {
-            Role::AllianceAdmin => true,
-            Role::BaseCoordinator => self.base_id == Some(base),
-            _ => false,
-        }
-    }
-
-    /// Refuses a caller that may not act for this base.
-    pub fn require_base(&self, base: BaseId) -> Result<(), DomainError> {
-        if self.acts_for_base(base) {
-            Ok(())
-        } else {
-            Err(DomainError::Forbidden(
-                "this belongs to another base".into(),
-            ))
-        }
-    }
-
-    /// The university whose students the caller is limited to; `None` for the alliance
-    /// admin, who sees every university.
-    pub fn university_scope(&self) -> Result<Option<UniversityId>, DomainError> {
-        match self.role {
-            Role::AllianceAdmin => Ok(None),
-            Role::UniversityAdmin => self
-                .university_id
-                .map(Some)
-                .ok_or_else(|| DomainError::Forbidden("this account has no university".into())),
-            _ => Err(DomainError::Forbidden(format!(
-                "a {} may not do this",
-                self.role
-            ))),
-        }
+    /// What the caller acts over: the one decision of what each role may see and touch.
+    pub fn scope(&self) -> Result<Scope, DomainError> {
+        Scope::of(self.role, self.university_id, self.base_id, self.student_id)
     }
 }

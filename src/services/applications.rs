@@ -92,7 +92,7 @@ pub async fn save_ranking(
     base_id: BaseId,
     order: Vec<StudentId>,
 ) -> Result<Vec<StudentId>, DomainError> {
-    caller.require_base(base_id)?;
+    caller.scope()?.require_base(base_id)?;
     if order.len() > MAX_RANKED {
         return Err(DomainError::invalid(
             "student_ids",

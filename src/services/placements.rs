@@ -26,18 +26,16 @@ pub fn visible_to(
     caller: &Caller,
     placement: &PlacementRow,
 ) -> Result<bool, DomainError> {
-    Ok(match caller.role {
-        Role::AllianceAdmin => true,
-        Role::BaseCoordinator => caller.base_id == Some(placement.base_id),
-        Role::Student => caller.student_id == Some(placement.student_id),
-        Role::UniversityAdmin => {
-            let university: UniversityId = dispatch!(conn, |c| students::table
-                .find(placement.student_id)
-                .select(students::university_id)
-                .first(c))?;
-            caller.university_id == Some(university)
-        }
-    })
+    let scope = caller.scope()?;
+    let university: UniversityId = dispatch!(conn, |c| students::table
+        .find(placement.student_id)
+        .select(students::university_id)
+        .first(c))?;
+    Ok(scope.reaches(Concerning {
+        student: placement.student_id,
+        university,
+        base: Some(placement.base_id),
+    }))
 }
 
 /// Records a move in the placement's history.

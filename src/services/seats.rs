@@ -22,7 +22,7 @@ pub async fn set(
     base_id: BaseId,
     seats: i32,
 ) -> Result<CycleSeats, DomainError> {
-    caller.require_base(base_id)?;
+    caller.scope()?.require_base(base_id)?;
     if !(0..=MAX_SEATS).contains(&seats) {
         return Err(DomainError::invalid(
             "seats",

@@ -93,7 +93,7 @@ pub async fn create(
     caller: &Caller,
     request: NewStudent,
 ) -> Result<StudentRecord, DomainError> {
-    caller.university_scope()?;
+    caller.scope()?.managed_students(None)?;
     let university_id = university_for(caller, request.university_id).map_err(|r| r.error())?;
     let (password_text, generated) = match request.password.as_deref() {
         Some(text) => (text.to_owned(), None),
@@ -136,7 +136,7 @@ pub async fn update(
     id: StudentId,
     edit: StudentEdit,
 ) -> Result<StudentRecord, DomainError> {
-    caller.university_scope()?;
+    caller.scope()?.managed_students(None)?;
     let caller = caller.clone();
     db.write(move |conn| {
         let mut student = visible_student(conn, &caller, id)?;
@@ -195,7 +195,7 @@ pub async fn import(
     caller: &Caller,
     file: ImportFile,
 ) -> Result<Vec<StudentRecord>, DomainError> {
-    caller.university_scope()?;
+    caller.scope()?.managed_students(None)?;
     let ImportFile { rows, faulty_rows } = file;
     if rows.len() + faulty_rows.len() > MAX_IMPORT_ROWS {
         return Err(DomainError::invalid(
@@ -316,7 +316,7 @@ pub async fn resend_invitation(
     caller: &Caller,
     id: StudentId,
 ) -> Result<(), DomainError> {
-    caller.university_scope()?;
+    caller.scope()?.managed_students(None)?;
     let caller = caller.clone();
     let config = config.clone();
     db.write(move |conn| {
@@ -338,7 +338,11 @@ pub fn visible_student(
     id: StudentId,
 ) -> Result<Student, DomainError> {
     let student = lookup::student(conn, id)?;
-    let visible = caller.manages_university(student.university_id) || caller.student_id == Some(id);
+    let visible = caller.scope()?.reaches(Concerning {
+        student: id,
+        university: student.university_id,
+        base: None,
+    });
     if visible {
         Ok(student)
     } else {
@@ -364,12 +368,12 @@ fn university_for(
     caller: &Caller,
     requested: Option<UniversityId>,
 ) -> Result<UniversityId, UniversityRefusal> {
-    match (caller.university_scope(), requested) {
-        (Ok(None), Some(id)) => Ok(id),
-        (Ok(None), None) => Err(UniversityRefusal::Required),
-        (Ok(Some(own)), Some(id)) if id != own => Err(UniversityRefusal::OwnOnly),
-        (Ok(Some(own)), _) => Ok(own),
-        (Err(_), _) => Err(UniversityRefusal::NotAllowed),
+    match (caller.scope(), requested) {
+        (Ok(Scope::Alliance), Some(id)) => Ok(id),
+        (Ok(Scope::Alliance), None) => Err(UniversityRefusal::Required),
+        (Ok(Scope::University(own)), Some(id)) if id != own => Err(UniversityRefusal::OwnOnly),
+        (Ok(Scope::University(own)), _) => Ok(own),
+        _ => Err(UniversityRefusal::NotAllowed),
     }
 }
 
