@@ -138,6 +138,19 @@ fn university_names(
         .collect())
 }
 
+/// The host university of every base, by code and name: what the statistics of bases add up
+/// to per host (a few hundred rows, one query).
+pub fn base_hosts(conn: &mut DbConn) -> Result<HashMap<BaseId, (String, String)>, DomainError> {
+    let rows: Vec<(BaseId, String, String)> = dispatch!(conn, |c| bases::table
+        .inner_join(universities::table)
+        .select((bases::id, universities::code, universities::name))
+        .load(c))?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, code, name)| (id, (code, name)))
+        .collect())
+}
+
 /// The students with an application in the cycle, as a set to filter `students` with: SQLite
 /// then reads the students in order instead of looking each applicant's student up.
 #[diesel::dsl::auto_type(no_type_alias)]

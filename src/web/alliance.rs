@@ -20,7 +20,6 @@ use crate::services::alliance_view::{self, RunLine, SeatLine};
 use crate::services::emails::EmailFilter;
 use crate::state::AppState;
 use crate::stats::queries::StudentScope;
-use crate::stats::PlacementStats;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -300,7 +299,7 @@ enum Loaded {
     ),
     Cycles(Vec<SeatLine>),
     Emails(Vec<crate::db::models::EmailRow>, i64),
-    Statistics(Option<Box<[PlacementStats; 3]>>),
+    Statistics(Option<Box<statistics::Counts>>),
 }
 
 struct Query {
@@ -495,14 +494,7 @@ async fn show(
         }
         Loaded::Statistics(counted) => {
             page.statistics = Some(counted.map(|counted| {
-                let [by_program, by_base, flow] = *counted;
-                statistics::section(
-                    &by_program,
-                    &by_base,
-                    &flow,
-                    who.choice.lang,
-                    "/alliance/statistics",
-                )
+                statistics::section(&counted, who.choice.lang, "/alliance/statistics")
             }));
         }
     }

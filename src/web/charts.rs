@@ -71,22 +71,36 @@ fn open(out: &mut String, id: &str, width: u32, height: u32, title: &str, descri
 
 /// Horizontal bars, one per item, longest scaled to the chart's width.
 pub fn bars(id: &str, title: &str, description: &str, items: &[Bar]) -> Chart {
-    let label_width = 190.0;
-    let bar_space = 400.0;
-    let row = 26.0;
-    let width = 660;
-    let height = (items.len().max(1) as f64 * row + 12.0) as u32;
     let top = items
         .iter()
         .map(|item| item.value)
         .fold(0.0_f64, f64::max)
         .max(f64::MIN_POSITIVE);
+    horizontal(id, title, description, items, top)
+}
+
+/// Horizontal bars of shares between 0 and 1: a whole bar is 100 %, so that bars of
+/// different charts compare.
+pub fn shares(id: &str, title: &str, description: &str, items: &[Bar]) -> Chart {
+    horizontal(id, title, description, items, 1.0)
+}
+
+/// Horizontal bars, a value of `top` spanning the bars' space.
+fn horizontal(id: &str, title: &str, description: &str, items: &[Bar], top: f64) -> Chart {
+    let label_width = 190.0;
+    let bar_space = 400.0;
+    let row = 26.0;
+    let width = 660;
+    let height = (items.len().max(1) as f64 * row + 12.0) as u32;
     let mut out = String::new();
     open(&mut out, id, width, height, title, description);
     for (index, item) in items.iter().enumerate() {
         let y = 6.0 + index as f64 * row;
-        let length =
-            (item.value.max(0.0) / top * bar_space).max(if item.value > 0.0 { 2.0 } else { 0.0 });
+        let length = (item.value.clamp(0.0, top) / top * bar_space).max(if item.value > 0.0 {
+            2.0
+        } else {
+            0.0
+        });
         let _ = write!(
             out,
             r#"<text x="{x}" y="{ty}" text-anchor="end" fill="{INK}">{label}</text><rect x="{bx}" y="{y}" width="{length:.1}" height="18" fill="{shade}" rx="2"/><text x="{nx:.1}" y="{ty}" fill="{INK}" font-weight="600">{shown}</text>"#,

@@ -7,40 +7,62 @@ use super::i18n::{self, Lang};
 use super::pages::query_flag;
 use crate::api::stats::ExportFormat;
 use crate::db::{Database, DbConn};
-use crate::domain::{CycleId, DomainError, PlacementStatus};
+use crate::domain::{BaseId, CycleId, DomainError, PlacementStatus};
 use crate::services;
 use crate::state::AppState;
 use crate::stats::queries::{self, StudentScope};
 use crate::stats::{Group, GroupBy, Measures, PlacementStats, StatsRow};
 use actix_web::{HttpRequest, HttpResponse};
+use std::collections::HashMap;
 
-/// The three countings the section shows, of one cycle, in a scope.
+/// What the section shows, counted in one scope of one cycle.
+pub struct Counts {
+    pub by_program: PlacementStats,
+    pub by_base: PlacementStats,
+    pub flow: PlacementStats,
+    pub by_university: PlacementStats,
+    /// The host university of each base, by code and name: the bases' seats and placements
+    /// add up per host.
+    pub hosts: HashMap<BaseId, (String, String)>,
+}
+
+/// The countings the section shows, of one cycle, in a scope.
 pub fn count(
     conn: &mut DbConn,
     cycle: CycleId,
     scope: StudentScope,
-) -> Result<[PlacementStats; 3], DomainError> {
-    Ok([
-        queries::placement_stats(conn, cycle, GroupBy::Program, scope)?,
-        queries::placement_stats(conn, cycle, GroupBy::Base, scope)?,
-        queries::placement_stats(conn, cycle, GroupBy::Flow, scope)?,
-    ])
+) -> Result<Counts, DomainError> {
+    Ok(Counts {
+        by_program: queries::placement_stats(conn, cycle, GroupBy::Program, scope)?,
+        by_base: queries::placement_stats(conn, cycle, GroupBy::Base, scope)?,
+        flow: queries::placement_stats(conn, cycle, GroupBy::Flow, scope)?,
+        by_university: queries::placement_stats(conn, cycle, GroupBy::University, scope)?,
+        hosts: queries::base_hosts(conn)?,
+    })
 }
 
-/// The same three countings, each on a reader connection of its own at the same time: the
-/// section then costs its slowest counting (the flow), not the sum of the three.
+/// The same countings, each on a reader connection of its own at the same time: the
+/// section then costs its slowest counting (the flow), not the sum of them.
 pub async fn count_at_once(
     db: &Database,
     cycle: CycleId,
     scope: StudentScope,
-) -> Result<[PlacementStats; 3], DomainError> {
+) -> Result<Counts, DomainError> {
     let counting = |group| db.read(move |conn| queries::placement_stats(conn, cycle, group, scope));
-    let (by_program, by_base, flow) = tokio::try_join!(
+    let (by_program, by_base, flow, by_university, hosts) = tokio::try_join!(
         counting(GroupBy::Program),
         counting(GroupBy::Base),
-        counting(GroupBy::Flow)
+        counting(GroupBy::Flow),
+        counting(GroupBy::University),
+        db.read(queries::base_hosts)
     )?;
-    Ok([by_program, by_base, flow])
+    Ok(Counts {
+        by_program,
+        by_base,
+        flow,
+        by_university,
+        hosts,
+    })
 }
 
 /// The grouping a download asks for with `?group_by=`; by program unless another is named.
@@ -93,6 +115,8 @@ pub struct Words {
     pub charts: &'static str,
     pub placed_title: &'static str,
     pub status_title: &'static str,
+    pub host_fill_title: &'static str,
+    pub university_status_title: &'static str,
     pub flow_title: &'static str,
 }
 
@@ -114,8 +138,10 @@ static EN: Words = Words {
     download_xlsx: "Download XLSX",
     none: "Nothing to count yet.",
     charts: "Charts",
-    placed_title: "Applicants holding a seat, by program",
+    placed_title: "Fill rate by program: applicants holding a seat",
     status_title: "Placement status by program",
+    host_fill_title: "Fill rate by host university: seats taken",
+    university_status_title: "Placement status by the students' university",
     flow_title: "Students holding a seat, by host university",
 };
 
@@ -137,8 +163,10 @@ static ZH: Words = Words {
     download_xlsx: "下载 XLSX",
     none: "暂无可统计的数据。",
     charts: "图表",
-    placed_title: "各专业已获名额的申请人",
+    placed_title: "各专业录取率：已获名额的申请人",
     status_title: "各专业录取状态",
+    host_fill_title: "各基地所属高校的名额使用率",
+    university_status_title: "各高校学生的录取状态",
     flow_title: "按基地所属高校统计的获名额学生",
 };
 
@@ -323,15 +351,58 @@ fn position(list: &mut Vec<String>, item: &str) -> usize {
     }
 }
 
+/// The placements of each row as a stack of the five statuses, in `PlacementStatus::ALL`'s
+/// order.
+fn status_stacks(stats: &PlacementStats, label: impl Fn(&StatsRow) -> String) -> Vec<Stack> {
+    stats
+        .rows
+        .iter()
+        .map(|row| {
+            let m = &row.measures;
+            Stack {
+                label: label(row),
+                counts: [m.offered, m.confirmed, m.declined, m.withdrawn, m.completed]
+                    .iter()
+                    .map(|count| (*count).max(0) as u64)
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The seat-holding placements and the seats of the bases of each host university, by the
+/// host's code and name in code order; bases without seats in the cycle add none.
+fn host_fill(
+    by_base: &PlacementStats,
+    hosts: &HashMap<BaseId, (String, String)>,
+) -> Vec<(String, i64, i64)> {
+    let mut per_host: std::collections::BTreeMap<(String, String), (i64, i64)> =
+        std::collections::BTreeMap::new();
+    for row in &by_base.rows {
+        if let Group::Base { base_id, .. } = &row.group {
+            if let Some(host) = hosts.get(base_id) {
+                let entry = per_host.entry(host.clone()).or_default();
+                entry.0 += placed(&row.measures);
+                entry.1 += row.measures.seats.unwrap_or(0);
+            }
+        }
+    }
+    per_host
+        .into_iter()
+        .map(|((code, name), (taken, seats))| (format!("{code} {name}"), taken, seats))
+        .collect()
+}
+
 /// The statistics section for counts already taken in the reader's scope; the download
 /// links go to `files_at` followed by `.csv` or `.xlsx`.
-pub fn section(
-    by_program: &PlacementStats,
-    by_base: &PlacementStats,
-    flow: &PlacementStats,
-    lang: Lang,
-    files_at: &str,
-) -> StatisticsView {
+pub fn section(counts: &Counts, lang: Lang, files_at: &str) -> StatisticsView {
+    let Counts {
+        by_program,
+        by_base,
+        flow,
+        by_university,
+        hosts,
+    } = counts;
     let w = Words::of(lang);
     let en = lang == Lang::En;
     let program_label = |row: &StatsRow| match &row.group {
@@ -361,14 +432,14 @@ pub fn section(
         .collect();
     let placed_desc = if en {
         format!(
-            "For each of {} programs: applicants holding a seat (offered, confirmed or completed) out of all applicants, the bar's length their share. In all {} of {}.",
+            "For each of {} programs: applicants holding a seat (offered, confirmed or completed) out of all applicants; a whole bar is 100%. In all {} of {}.",
             by_program.rows.len(),
             placed(&by_program.totals),
             by_program.totals.applicants
         )
     } else {
         format!(
-            "{} 个专业各自获得名额（已录取、已确认或已完成）的申请人数与申请总人数，条长为所占比例。合计 {} / {}。",
+            "{} 个专业各自获得名额（已录取、已确认或已完成）的申请人数与申请总人数，整条为 100%。合计 {} / {}。",
             by_program.rows.len(),
             placed(&by_program.totals),
             by_program.totals.applicants
@@ -377,20 +448,6 @@ pub fn section(
     let series: Vec<&str> = PlacementStatus::ALL
         .iter()
         .map(|status| i18n::placement_status(lang, *status))
-        .collect();
-    let stacks: Vec<Stack> = by_program
-        .rows
-        .iter()
-        .map(|row| {
-            let m = &row.measures;
-            Stack {
-                label: program_label(row),
-                counts: [m.offered, m.confirmed, m.declined, m.withdrawn, m.completed]
-                    .iter()
-                    .map(|count| (*count).max(0) as u64)
-                    .collect(),
-            }
-        })
         .collect();
     let t = &by_program.totals;
     let status_desc = if en {
@@ -404,7 +461,57 @@ pub fn section(
             t.offered, t.confirmed, t.declined, t.withdrawn, t.completed
         )
     };
-    let (from, to, counts) = flow_matrix(flow);
+    let host_rows = host_fill(by_base, hosts);
+    let host_bars: Vec<Bar> = host_rows
+        .iter()
+        .map(|(label, taken, seats)| Bar {
+            label: label.clone(),
+            value: if *seats > 0 {
+                *taken as f64 / *seats as f64
+            } else {
+                0.0
+            },
+            shown: format!("{taken}/{seats}"),
+        })
+        .collect();
+    let (taken, seats) = host_rows
+        .iter()
+        .fold((0, 0), |(taken, seats), row| (taken + row.1, seats + row.2));
+    let host_desc = if en {
+        format!(
+            "For each of {} host universities: seats of its bases held (offered, confirmed or completed) out of the seats its bases offer in the cycle; a whole bar is 100%. In all {taken} of {seats}.",
+            host_rows.len()
+        )
+    } else {
+        format!(
+            "{} 所基地所属高校各自的基地名额中已被占用（已录取、已确认或已完成）的数目与本轮名额总数，整条为 100%。合计 {taken} / {seats}。",
+            host_rows.len()
+        )
+    };
+    let university_label = |row: &StatsRow| row.group.labels().join(" ");
+    let u = &by_university.totals;
+    let university_desc = if en {
+        format!(
+            "Placements of the students of each of {} universities by status, the total at the end of each bar. In all: {} offered, {} confirmed, {} declined, {} withdrawn, {} completed.",
+            by_university.rows.len(),
+            u.offered,
+            u.confirmed,
+            u.declined,
+            u.withdrawn,
+            u.completed
+        )
+    } else {
+        format!(
+            "{} 所高校学生的录取按状态分段，条末为合计。总计：已录取 {}，已确认 {}，已拒绝 {}，已退出 {}，已完成 {}。",
+            by_university.rows.len(),
+            u.offered,
+            u.confirmed,
+            u.declined,
+            u.withdrawn,
+            u.completed
+        )
+    };
+    let (from, to, flow_counts) = flow_matrix(flow);
     let flow_desc = if en {
         format!(
             "Rows: the students' university; columns: the university hosting the base; each cell counts students holding a seat. {} in all.",
@@ -447,7 +554,7 @@ pub fn section(
         charts: vec![
             ChartBox::new(
                 w.placed_title,
-                charts::bars("chart-placed", w.placed_title, &placed_desc, &placed_bars),
+                charts::shares("chart-placed", w.placed_title, &placed_desc, &placed_bars),
                 BAR_CHART_WIDTH,
             ),
             ChartBox::new(
@@ -457,13 +564,36 @@ pub fn section(
                     w.status_title,
                     &status_desc,
                     &series,
-                    &stacks,
+                    &status_stacks(by_program, program_label),
+                ),
+                BAR_CHART_WIDTH,
+            ),
+            ChartBox::new(
+                w.host_fill_title,
+                charts::shares("chart-host-fill", w.host_fill_title, &host_desc, &host_bars),
+                BAR_CHART_WIDTH,
+            ),
+            ChartBox::new(
+                w.university_status_title,
+                charts::stacked(
+                    "chart-university-status",
+                    w.university_status_title,
+                    &university_desc,
+                    &series,
+                    &status_stacks(by_university, university_label),
                 ),
                 BAR_CHART_WIDTH,
             ),
             ChartBox::new(
                 w.flow_title,
-                charts::matrix("chart-flow", w.flow_title, &flow_desc, &from, &to, &counts),
+                charts::matrix(
+                    "chart-flow",
+                    w.flow_title,
+                    &flow_desc,
+                    &from,
+                    &to,
+                    &flow_counts,
+                ),
                 matrix_width(to.len()),
             ),
         ],

@@ -23,7 +23,6 @@ use crate::services::university_view::{
 };
 use crate::state::AppState;
 use crate::stats::queries::StudentScope;
-use crate::stats::PlacementStats;
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -325,7 +324,7 @@ fn text_flag(req: &HttpRequest, name: &str) -> String {
 enum Loaded {
     Students(StudentPage),
     Placements(Option<(Cycle, PlacementPage)>),
-    Statistics(Option<Box<(Cycle, [PlacementStats; 3])>>),
+    Statistics(Option<Box<(Cycle, statistics::Counts)>>),
 }
 
 async fn show(
@@ -424,15 +423,13 @@ async fn show(
             ));
         }
         Loaded::Statistics(Some(loaded)) => {
-            let (current, [by_program, by_base, flow]) = *loaded;
+            let (current, counted) = *loaded;
             cycle = Some(CycleLine {
                 name: current.name.clone(),
                 published: current.published_run_id.is_some(),
             });
             stats = Some(statistics::section(
-                &by_program,
-                &by_base,
-                &flow,
+                &counted,
                 lang,
                 "/university/statistics",
             ));

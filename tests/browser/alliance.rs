@@ -365,45 +365,217 @@ async fn a_post_without_its_token_changes_nothing_and_a_coordinator_is_turned_aw
         .contains("Not your page"));
 }
 
+/// What one chart of the statistics page shows, read off its SVG: its size, its accessible
+/// name, its row labels, its printed bar numbers (`rect + text`), its bold numbers (a bar's
+/// figure or a stack's total) and its column headings (a matrix's).
+async fn chart_on_page(browser: &super::Browser, id: &str) -> Value {
+    browser
+        .script(&format!(
+            "const s = document.getElementById('{id}-title').closest('svg'); \
+             const r = s.getBoundingClientRect(); \
+             const texts = q => [...s.querySelectorAll(q)].map(t => t.textContent); \
+             return {{w: r.width, h: r.height, name: document.getElementById('{id}-title').textContent, \
+                     rows: texts('text[text-anchor=end]'), shown: texts('rect + text'), \
+                     bold: texts('text[font-weight=\"600\"]:not([text-anchor])'), \
+                     columns: texts('text[font-size=\"12\"][font-weight=\"600\"]')}};"
+        ))
+        .await
+}
+
+/// The first word of a label: the university's code.
+fn code_of(label: &Value) -> String {
+    label
+        .as_str()
+        .and_then(|text| text.split_whitespace().next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn placed_in(row: &Value) -> i64 {
+    ["offered", "confirmed", "completed"]
+        .iter()
+        .map(|name| row[*name].as_i64().expect("a count"))
+        .sum()
+}
+
 #[tokio::test]
-async fn the_alliance_sees_the_flow_between_universities_and_downloads_the_apis_files() {
+async fn the_alliance_charts_the_apis_numbers_across_universities_and_downloads_the_apis_files() {
     let _slot = browser_slots().acquire().await.expect("a slot");
     let Some(browser) = browser().await else {
         return;
     };
     let world = world().await;
-    let cycle = super::officer::published(&world).await;
     let app = &world.app;
+    // A second university hosts a base that a student of each university lists, so that
+    // students flow across universities.
+    let (cycle, _) = cycle_and_base(app).await;
+    let tju = app.create_university("TJU").await;
+    let willow = app
+        .create_base("Willow Test Labs", "Tianjin", &tju, &["0854"])
+        .await;
+    app.set_seats(&cycle, &willow, 3).await;
+    let (_, tju_student) = app
+        .create_student(&tju, "T001", "Guo Ning", "0854", Some(60.0))
+        .await;
+    let (_, usst_student) = app
+        .create_student(&world.university, "S003", "Han Lei", "0854", Some(65.0))
+        .await;
+    for token in [&tju_student, &usst_student] {
+        apply(app, token, &cycle, &willow).await;
+    }
+    let cycle = super::officer::published(&world).await;
     sign_in(&browser, app, ADMIN_EMAIL, PASSWORD).await;
     browser.link("Statistics").await.click().await;
-    let flow = browser
-        .script(
-            "const s = document.getElementById('chart-flow-title').closest('svg'); \
-             const r = s.getBoundingClientRect(); \
-             return {w: r.width, h: r.height, name: document.getElementById('chart-flow-title').textContent, \
-                     cells: [...s.querySelectorAll('rect + text')].map(t => t.textContent)};",
-        )
-        .await;
-    assert!(flow["w"].as_f64().unwrap_or(0.0) >= 80.0, "{flow}");
-    assert!(flow["h"].as_f64().unwrap_or(0.0) >= 40.0, "{flow}");
-    assert!(!flow["name"].as_str().unwrap_or("").is_empty(), "{flow}");
-    let api = |format: &str| {
+    let stats_of = |group: &str, format: &str| {
         format!(
-            "/api/v1/stats/placements?cycle={}&group_by=flow{format}",
+            "/api/v1/stats/placements?cycle={}&group_by={group}{format}",
             id(&cycle)
         )
     };
-    let stats = expect_json(app.get(&api(""), &app.admin).await, StatusCode::OK).await;
-    let row = &stats["rows"][0];
-    let placed: i64 = ["offered", "confirmed", "completed"]
+    let stats = |group: &'static str| {
+        let path = stats_of(group, "");
+        async move { expect_json(app.get(&path, &app.admin).await, StatusCode::OK).await }
+    };
+
+    let flow = chart_on_page(&browser, "chart-flow").await;
+    assert!(flow["w"].as_f64().unwrap_or(0.0) >= 80.0, "{flow}");
+    assert!(flow["h"].as_f64().unwrap_or(0.0) >= 40.0, "{flow}");
+    assert!(!flow["name"].as_str().unwrap_or("").is_empty(), "{flow}");
+    let columns: Vec<String> = flow["columns"]
+        .as_array()
+        .expect("headings")
         .iter()
-        .map(|name| row[*name].as_i64().expect("a count"))
-        .sum();
+        .map(code_of)
+        .collect();
+    let rows: Vec<String> = flow["rows"]
+        .as_array()
+        .expect("labels")
+        .iter()
+        .map(code_of)
+        .collect();
+    let cells = flow["shown"].as_array().expect("cells");
+    assert_eq!(cells.len(), rows.len() * columns.len(), "{flow}");
+    let mut on_chart = std::collections::BTreeMap::new();
+    for (r, from) in rows.iter().enumerate() {
+        for (c, to) in columns.iter().enumerate() {
+            let count: i64 = cells[r * columns.len() + c]
+                .as_str()
+                .and_then(|text| text.parse().ok())
+                .expect("a number");
+            if count > 0 {
+                on_chart.insert((from.clone(), to.clone()), count);
+            }
+        }
+    }
+    let flow_stats = stats("flow").await;
+    let mut from_api = std::collections::BTreeMap::new();
+    for row in flow_stats["rows"].as_array().expect("rows") {
+        let placed = placed_in(row);
+        if placed > 0 {
+            let pair = (
+                code_of(&row["student_university_code"]),
+                code_of(&row["host_university_code"]),
+            );
+            *from_api.entry(pair).or_insert(0) += placed;
+        }
+    }
+    assert_eq!(on_chart, from_api, "the matrix's cells are the API's flow");
     assert_eq!(
-        flow["cells"],
-        json!([placed.to_string()]),
-        "the matrix's one cell is the API's placed count"
+        from_api.get(&("USST".to_owned(), "TJU".to_owned())),
+        Some(&1),
+        "a USST student holds a seat at a TJU base"
     );
+
+    // Fill rate by host university: the API's bases' seats and seat-holders, added up by
+    // each base's host.
+    let universities = expect_json(
+        app.get("/api/v1/universities", &app.admin).await,
+        StatusCode::OK,
+    )
+    .await;
+    let codes: std::collections::HashMap<String, String> = universities["items"]
+        .as_array()
+        .expect("universities")
+        .iter()
+        .map(|u| (id(u).to_owned(), code_of(&u["code"])))
+        .collect();
+    let bases = expect_json(app.get("/api/v1/bases", &app.admin).await, StatusCode::OK).await;
+    let host_of: std::collections::HashMap<String, String> = bases["items"]
+        .as_array()
+        .expect("bases")
+        .iter()
+        .map(|b| {
+            let host = b["host_university_id"].as_str().expect("a host");
+            (id(b).to_owned(), codes[host].clone())
+        })
+        .collect();
+    let mut per_host = std::collections::BTreeMap::new();
+    for row in stats("base").await["rows"].as_array().expect("rows") {
+        let host = host_of[row["base_id"].as_str().expect("a base")].clone();
+        let entry = per_host.entry(host).or_insert((0, 0));
+        entry.0 += placed_in(row);
+        entry.1 += row["seats"].as_i64().unwrap_or(0);
+    }
+    let expected: Vec<(String, String)> = per_host
+        .iter()
+        .map(|(host, (taken, seats))| (host.clone(), format!("{taken}/{seats}")))
+        .collect();
+    let fill = chart_on_page(&browser, "chart-host-fill").await;
+    let shown: Vec<(String, String)> = fill["rows"]
+        .as_array()
+        .expect("labels")
+        .iter()
+        .map(code_of)
+        .zip(
+            fill["bold"]
+                .as_array()
+                .expect("figures")
+                .iter()
+                .map(|f| f.as_str().unwrap_or_default().to_owned()),
+        )
+        .collect();
+    assert_eq!(
+        shown, expected,
+        "the fill rates are the API's bases' numbers"
+    );
+    assert_eq!(
+        expected,
+        vec![
+            ("TJU".to_owned(), "2/3".to_owned()),
+            ("USST".to_owned(), "1/1".to_owned())
+        ]
+    );
+
+    // Placement status by the students' university: each stack's total is the API's.
+    let by_university = stats("university").await;
+    let expected: Vec<(String, String)> = by_university["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|row| {
+            let total: i64 = ["offered", "confirmed", "declined", "withdrawn", "completed"]
+                .iter()
+                .map(|name| row[*name].as_i64().expect("a count"))
+                .sum();
+            (code_of(&row["university_code"]), total.to_string())
+        })
+        .collect();
+    let status = chart_on_page(&browser, "chart-university-status").await;
+    let shown: Vec<(String, String)> = status["rows"]
+        .as_array()
+        .expect("labels")
+        .iter()
+        .map(code_of)
+        .zip(
+            status["bold"]
+                .as_array()
+                .expect("totals")
+                .iter()
+                .map(|f| f.as_str().unwrap_or_default().to_owned()),
+        )
+        .collect();
+    assert_eq!(shown, expected, "the stacks' totals are the API's");
+    assert_eq!(expected.len(), 2, "both universities: {expected:?}");
     photograph(&browser, "alliance-statistics").await;
 
     let cookie = browser
@@ -422,7 +594,7 @@ async fn the_alliance_sees_the_flow_between_universities_and_downloads_the_apis_
         .await
         .expect("sent");
     assert_eq!(page_file.status(), StatusCode::OK, "{href}");
-    let api_file = app.get(&api("&format=csv"), &app.admin).await;
+    let api_file = app.get(&stats_of("flow", "&format=csv"), &app.admin).await;
     assert_eq!(
         page_file.bytes().await.expect("a file"),
         api_file.bytes().await.expect("a file"),

@@ -278,7 +278,7 @@ async fn the_statistics_chart_the_apis_numbers_and_download_the_apis_files() {
         )
         .await;
     let charts = charts.as_array().expect("a list").clone();
-    assert_eq!(charts.len(), 3, "{charts:?}");
+    assert_eq!(charts.len(), 5, "{charts:?}");
     for chart in &charts {
         assert!(chart["w"].as_f64().unwrap_or(0.0) >= 80.0, "{chart}");
         assert!(chart["h"].as_f64().unwrap_or(0.0) >= 40.0, "{chart}");
