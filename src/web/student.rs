@@ -349,7 +349,9 @@ fn render(
                 ),
                 None => i18n::placement_status(lang, step.to).to_owned(),
             },
-            reason: step.reason.clone(),
+            // The step that made the placement carries what placemat wrote (the run
+            // published, the application accepted), not a person's words: the change says it.
+            reason: step.from.and(step.reason.clone()),
         })
         .collect();
     let why_not = match &view.first_round {
@@ -639,7 +641,6 @@ pub struct Words {
     pub remove: &'static str,
     pub save: &'static str,
     pub add: &'static str,
-    pub in_list: &'static str,
     pub search: &'static str,
     pub city: &'static str,
     pub all_cities: &'static str,
@@ -677,6 +678,14 @@ pub struct Words {
 }
 
 impl Words {
+    /// Where a base stands in the student's list.
+    pub fn in_list(&self, rank: &usize) -> String {
+        match self.lang {
+            Lang::En => format!("In my list, choice {rank}"),
+            Lang::Zh => format!("已在志愿表，第 {rank} 志愿"),
+        }
+    }
+
     pub fn of(lang: Lang) -> &'static Words {
         match lang {
             Lang::Zh => &ZH,
@@ -804,14 +813,13 @@ static EN: Words = Words {
     remove: "Remove",
     save: "Save my choices",
     add: "Add",
-    in_list: "In my list, choice",
     search: "Search",
     city: "City",
     all_cities: "All cities",
     show: "Show",
     clear: "Show all",
     no_base_matches: "No base matches your search.",
-    programs: "Programs",
+    programs: "Programs: ",
     my_placement: "My placement",
     status: "Status",
     contact: "Contact",
@@ -851,14 +859,13 @@ static ZH: Words = Words {
     remove: "删除",
     save: "保存我的志愿",
     add: "添加",
-    in_list: "已在志愿表，第",
     search: "搜索",
     city: "城市",
     all_cities: "全部城市",
     show: "筛选",
     clear: "显示全部",
     no_base_matches: "没有符合条件的基地。",
-    programs: "专业",
+    programs: "专业：",
     my_placement: "我的实习安排",
     status: "状态",
     contact: "联系人",
