@@ -465,7 +465,7 @@ async fn show(
                         reasons: line
                             .refusals
                             .iter()
-                            .map(|(base, refusal)| w.refusal(base, refusal))
+                            .map(|(base, refusal)| i18n::refusal(lang, base, refusal))
                             .collect(),
                         name: line.name,
                         number: line.student_number,

@@ -2,7 +2,6 @@
 //! catalogue of `i18n.rs`: a word missing in one language is a compile error here too.
 
 use super::i18n::Lang;
-use crate::domain::BaseRefusal;
 use crate::domain::EmailStatus;
 
 /// The words of the alliance admin's page in one language.
@@ -135,30 +134,6 @@ impl Words {
                 format!("{rank}{suffix} choice")
             }
             Lang::Zh => format!("第 {rank} 志愿"),
-        }
-    }
-
-    /// Why a listed base did not take a student, from the engine's record, in words.
-    pub fn refusal(&self, base: &str, refusal: &BaseRefusal) -> String {
-        let rank = refusal.preference_rank;
-        let seats = refusal.seats.unwrap_or(0);
-        let student_rank = refusal.student_rank.unwrap_or(0);
-        let last = refusal.last_kept_rank.unwrap_or(0);
-        match (self.lang, refusal.reason.as_str()) {
-            (Lang::En, "no_seats") => format!("Choice {rank}, {base}: no seats in this cycle."),
-            (Lang::Zh, "no_seats") => format!("第 {rank} 志愿 {base}：本批次没有名额。"),
-            (Lang::En, "not_ranked") => {
-                format!("Choice {rank}, {base}: the base's order does not include the student.")
-            }
-            (Lang::Zh, "not_ranked") => format!("第 {rank} 志愿 {base}：该基地的排序中没有该学生。"),
-            (Lang::En, "full_with_higher_ranked") => format!(
-                "Choice {rank}, {base}: its {seats} seats went to applicants it ranks higher (the student is number {student_rank}; the last taken is number {last})."
-            ),
-            (Lang::Zh, "full_with_higher_ranked") => format!(
-                "第 {rank} 志愿 {base}：{seats} 个名额都给了排序更靠前的申请人（该学生排第 {student_rank} 位，最后录取的排第 {last} 位）。"
-            ),
-            (Lang::En, _) => format!("Choice {rank}, {base}: {}", refusal.message),
-            (Lang::Zh, _) => format!("第 {rank} 志愿 {base}：{}", refusal.message),
         }
     }
 }

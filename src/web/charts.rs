@@ -85,17 +85,43 @@ pub fn shares(id: &str, title: &str, description: &str, items: &[Bar]) -> Chart 
     horizontal(id, title, description, items, 1.0)
 }
 
+/// The width of the bar charts: narrow, so that on a phone their text keeps nearly its
+/// size; each row's label stands above its bar, which has the whole width.
+pub const BAR_WIDTH: u32 = 360;
+/// Room left after the longest bar for its figure.
+const FIGURE_ROOM: f64 = 64.0;
+
+/// A row's label, above its bar.
+fn label(out: &mut String, y: f64, text: &str) {
+    let _ = write!(
+        out,
+        r#"<text class="label" x="0" y="{ty}" fill="{INK}">{label}</text>"#,
+        ty = y + 12.0,
+        label = escape(&short(text, 44)),
+    );
+}
+
+/// The figure printed after a bar.
+fn figure(out: &mut String, x: f64, y: f64, text: &str) {
+    let _ = write!(
+        out,
+        r#"<text class="figure" x="{x:.1}" y="{ty:.1}" fill="{INK}" font-weight="600">{text}</text>"#,
+        x = x + 6.0,
+        ty = y + 13.5,
+        text = escape(text),
+    );
+}
+
 /// Horizontal bars, a value of `top` spanning the bars' space.
 fn horizontal(id: &str, title: &str, description: &str, items: &[Bar], top: f64) -> Chart {
-    let label_width = 190.0;
-    let bar_space = 400.0;
-    let row = 26.0;
-    let width = 660;
-    let height = (items.len().max(1) as f64 * row + 12.0) as u32;
+    let bar_space = f64::from(BAR_WIDTH) - FIGURE_ROOM;
+    let row = 40.0;
+    let height = (items.len().max(1) as f64 * row + 4.0) as u32;
     let mut out = String::new();
-    open(&mut out, id, width, height, title, description);
+    open(&mut out, id, BAR_WIDTH, height, title, description);
     for (index, item) in items.iter().enumerate() {
-        let y = 6.0 + index as f64 * row;
+        let y = index as f64 * row;
+        label(&mut out, y, &item.label);
         let length = (item.value.clamp(0.0, top) / top * bar_space).max(if item.value > 0.0 {
             2.0
         } else {
@@ -103,15 +129,11 @@ fn horizontal(id: &str, title: &str, description: &str, items: &[Bar], top: f64)
         });
         let _ = write!(
             out,
-            r#"<text x="{x}" y="{ty}" text-anchor="end" fill="{INK}">{label}</text><rect x="{bx}" y="{y}" width="{length:.1}" height="18" fill="{shade}" rx="2"/><text x="{nx:.1}" y="{ty}" fill="{INK}" font-weight="600">{shown}</text>"#,
-            x = label_width - 8.0,
-            ty = y + 13.5,
-            label = escape(&short(&item.label, 24)),
-            bx = label_width,
+            r#"<rect x="0" y="{by}" width="{length:.1}" height="18" fill="{shade}" rx="2"/>"#,
+            by = y + 18.0,
             shade = SHADES[0],
-            nx = label_width + length + 6.0,
-            shown = escape(&item.shown),
         );
+        figure(&mut out, length, y + 18.0, &item.shown);
     }
     out.push_str("</svg>");
     Chart { svg: out }
@@ -126,41 +148,49 @@ pub struct Stack {
 
 /// Stacked horizontal bars with a legend: how each row's total splits into the series.
 pub fn stacked(id: &str, title: &str, description: &str, series: &[&str], rows: &[Stack]) -> Chart {
-    let label_width = 150.0;
-    let bar_space = 440.0;
-    let row = 28.0;
-    let legend = 26.0;
-    let width = 660;
-    let height = (legend + rows.len().max(1) as f64 * row + 8.0) as u32;
+    let bar_space = f64::from(BAR_WIDTH) - FIGURE_ROOM;
+    let row = 42.0;
+    let line = 20.0;
     let top = rows
         .iter()
         .map(|row| row.counts.iter().sum::<u64>())
         .max()
         .unwrap_or(0)
         .max(1) as f64;
-    let mut out = String::new();
-    open(&mut out, id, width, height, title, description);
-    let mut x = label_width;
+    // The legend wraps onto as many lines as the width needs.
+    let mut legend = String::new();
+    let (mut x, mut y) = (0.0, 0.0);
     for (index, name) in series.iter().enumerate() {
+        let room = 24.0
+            + name
+                .chars()
+                .map(|c| if c.is_ascii() { 7.5 } else { 13.0 })
+                .sum::<f64>();
+        if x > 0.0 && x + room > f64::from(BAR_WIDTH) {
+            x = 0.0;
+            y += line;
+        }
         let _ = write!(
-            out,
-            r#"<rect x="{x}" y="4" width="12" height="12" fill="{shade}" stroke="{INK}" stroke-width=".5"/><text x="{tx}" y="14.5" fill="{INK}">{name}</text>"#,
+            legend,
+            r#"<rect x="{x}" y="{ry}" width="12" height="12" fill="{shade}" stroke="{INK}" stroke-width=".5"/><text x="{tx}" y="{ty}" fill="{INK}">{name}</text>"#,
+            ry = y + 4.0,
             shade = SHADES[index % SHADES.len()],
             tx = x + 16.0,
+            ty = y + 14.5,
             name = escape(name),
         );
-        x += 24.0 + name.chars().count() as f64 * 8.0;
+        x += room;
     }
+    let legend_height = y + line + 8.0;
+    let height = (legend_height + rows.len().max(1) as f64 * row + 4.0) as u32;
+    let mut out = String::new();
+    open(&mut out, id, BAR_WIDTH, height, title, description);
+    out.push_str(&legend);
     for (index, stack) in rows.iter().enumerate() {
-        let y = legend + index as f64 * row;
-        let _ = write!(
-            out,
-            r#"<text x="{lx}" y="{ty}" text-anchor="end" fill="{INK}">{label}</text>"#,
-            lx = label_width - 8.0,
-            ty = y + 14.5,
-            label = escape(&short(&stack.label, 18)),
-        );
-        let mut x = label_width;
+        let y = legend_height + index as f64 * row;
+        label(&mut out, y, &stack.label);
+        let bar_y = y + 18.0;
+        let mut x = 0.0;
         for (part, count) in stack.counts.iter().enumerate() {
             if *count == 0 {
                 continue;
@@ -169,7 +199,7 @@ pub fn stacked(id: &str, title: &str, description: &str, series: &[&str], rows: 
             let shade = SHADES[part % SHADES.len()];
             let _ = write!(
                 out,
-                r##"<rect x="{x:.1}" y="{y}" width="{length:.1}" height="20" fill="{shade}" stroke="#fff" stroke-width="1"/>"##
+                r##"<rect x="{x:.1}" y="{bar_y}" width="{length:.1}" height="20" fill="{shade}" stroke="#fff" stroke-width="1"/>"##
             );
             if length >= 22.0 {
                 let light = part % SHADES.len() >= 2 && part % SHADES.len() != 4;
@@ -177,19 +207,14 @@ pub fn stacked(id: &str, title: &str, description: &str, series: &[&str], rows: 
                     out,
                     r#"<text x="{cx:.1}" y="{ty}" text-anchor="middle" fill="{fill}" font-size="12">{count}</text>"#,
                     cx = x + length / 2.0,
-                    ty = y + 14.5,
+                    ty = bar_y + 14.5,
                     fill = if light { INK } else { "#fff" },
                 );
             }
             x += length;
         }
         let total: u64 = stack.counts.iter().sum();
-        let _ = write!(
-            out,
-            r#"<text x="{tx:.1}" y="{ty}" fill="{INK}" font-weight="600">{total}</text>"#,
-            tx = x + 6.0,
-            ty = y + 14.5,
-        );
+        figure(&mut out, x, bar_y + 1.0, &total.to_string());
     }
     out.push_str("</svg>");
     Chart { svg: out }
@@ -223,7 +248,7 @@ pub fn matrix(
         let cx = label_width + index as f64 * cell_width + cell_width / 2.0;
         let _ = write!(
             out,
-            r#"<text x="{cx:.1}" y="{y}" text-anchor="middle" fill="{INK}" font-size="12" font-weight="600">{label}</text>"#,
+            r#"<text class="column" x="{cx:.1}" y="{y}" text-anchor="middle" fill="{INK}" font-size="12" font-weight="600">{label}</text>"#,
             y = header - 10.0,
             label = escape(&short(column, 9)),
         );
@@ -232,7 +257,7 @@ pub fn matrix(
         let y = header + r as f64 * cell_height;
         let _ = write!(
             out,
-            r#"<text x="{lx}" y="{ty:.1}" text-anchor="end" fill="{INK}" font-size="12">{label}</text>"#,
+            r#"<text class="label" x="{lx}" y="{ty:.1}" text-anchor="end" fill="{INK}" font-size="12">{label}</text>"#,
             lx = label_width - 8.0,
             ty = y + cell_height / 2.0 + 4.5,
             label = escape(&short(label, 16)),

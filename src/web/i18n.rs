@@ -368,6 +368,41 @@ pub fn conflict(lang: Lang, kind: crate::domain::Conflict) -> &'static str {
     }
 }
 
+/// Why a base a student listed did not take them, from the engine's record, told to the
+/// officer and the alliance.
+pub fn refusal(lang: Lang, base: &str, refusal: &crate::domain::BaseRefusal) -> String {
+    let rank = refusal.preference_rank;
+    let seats = refusal.seats.unwrap_or(0);
+    let own = refusal.student_rank.unwrap_or(0);
+    let last = refusal.last_kept_rank.unwrap_or(0);
+    match (lang, refusal.reason.as_str()) {
+        (Lang::En, "no_seats") => format!("Choice {rank}, {base}: it had no seats in this cycle."),
+        (Lang::Zh, "no_seats") => format!("第 {rank} 志愿 {base}：本轮没有名额。"),
+        (Lang::En, "not_ranked") => {
+            format!("Choice {rank}, {base}: the base's order does not include the student.")
+        }
+        (Lang::Zh, "not_ranked") => format!("第 {rank} 志愿 {base}：该基地的排序中没有该学生。"),
+        (Lang::En, "full_with_higher_ranked") => format!(
+            "Choice {rank}, {base}: {} to applicants the base ranks higher (the student was number {own}; the last one taken was number {last}).",
+            seats_went(seats)
+        ),
+        (Lang::Zh, "full_with_higher_ranked") => format!(
+            "第 {rank} 志愿 {base}：{seats} 个名额都给了排序更靠前的申请人（该学生排第 {own} 位，最后录取的排第 {last} 位）。"
+        ),
+        (Lang::En, _) => format!("Choice {rank}, {base}: {}", refusal.message),
+        (Lang::Zh, _) => format!("第 {rank} 志愿 {base}：{}", refusal.message),
+    }
+}
+
+/// "its one seat went" or "all 3 seats went", in English.
+pub fn seats_went(seats: u32) -> String {
+    if seats == 1 {
+        "its one seat went".to_owned()
+    } else {
+        format!("all {seats} seats went")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -212,9 +212,6 @@ impl ChartBox {
     }
 }
 
-/// The width of the charts `charts::bars` and `charts::stacked` draw.
-const BAR_CHART_WIDTH: u32 = 660;
-
 /// Everything the statistics section shows.
 pub struct StatisticsView {
     pub w: &'static Words,
@@ -351,6 +348,30 @@ fn position(list: &mut Vec<String>, item: &str) -> usize {
     }
 }
 
+/// A group's placements by status, in `PlacementStatus::ALL`'s order.
+fn by_status(m: &Measures) -> [i64; 5] {
+    [m.offered, m.confirmed, m.declined, m.withdrawn, m.completed]
+}
+
+/// The totals of a status chart in words: "In all: 3 offered, 1 confirmed, …".
+fn in_all(lang: Lang, totals: &Measures) -> String {
+    let parts: Vec<String> = PlacementStatus::ALL
+        .iter()
+        .zip(by_status(totals))
+        .map(|(status, count)| {
+            let word = i18n::placement_status(lang, *status);
+            match lang {
+                Lang::En => format!("{count} {word}"),
+                Lang::Zh => format!("{word} {count}"),
+            }
+        })
+        .collect();
+    match lang {
+        Lang::En => format!("In all: {}.", parts.join(", ")),
+        Lang::Zh => format!("总计：{}。", parts.join("，")),
+    }
+}
+
 /// The placements of each row as a stack of the five statuses, in `PlacementStatus::ALL`'s
 /// order.
 fn status_stacks(stats: &PlacementStats, label: impl Fn(&StatsRow) -> String) -> Vec<Stack> {
@@ -361,7 +382,7 @@ fn status_stacks(stats: &PlacementStats, label: impl Fn(&StatsRow) -> String) ->
             let m = &row.measures;
             Stack {
                 label: label(row),
-                counts: [m.offered, m.confirmed, m.declined, m.withdrawn, m.completed]
+                counts: by_status(m)
                     .iter()
                     .map(|count| (*count).max(0) as u64)
                     .collect(),
@@ -449,16 +470,15 @@ pub fn section(counts: &Counts, lang: Lang, files_at: &str) -> StatisticsView {
         .iter()
         .map(|status| i18n::placement_status(lang, *status))
         .collect();
-    let t = &by_program.totals;
     let status_desc = if en {
         format!(
-            "Placements of each program by status, the total at the end of each bar. In all: {} offered, {} confirmed, {} declined, {} withdrawn, {} completed.",
-            t.offered, t.confirmed, t.declined, t.withdrawn, t.completed
+            "Placements of each program by status, the total at the end of each bar. {}",
+            in_all(lang, &by_program.totals)
         )
     } else {
         format!(
-            "各专业的录取按状态分段，条末为合计。总计：已录取 {}，已确认 {}，已拒绝 {}，已退出 {}，已完成 {}。",
-            t.offered, t.confirmed, t.declined, t.withdrawn, t.completed
+            "各专业的录取按状态分段，条末为合计。{}",
+            in_all(lang, &by_program.totals)
         )
     };
     let host_rows = host_fill(by_base, hosts);
@@ -489,26 +509,17 @@ pub fn section(counts: &Counts, lang: Lang, files_at: &str) -> StatisticsView {
         )
     };
     let university_label = |row: &StatsRow| row.group.labels().join(" ");
-    let u = &by_university.totals;
     let university_desc = if en {
         format!(
-            "Placements of the students of each of {} universities by status, the total at the end of each bar. In all: {} offered, {} confirmed, {} declined, {} withdrawn, {} completed.",
+            "Placements of the students of each of {} universities by status, the total at the end of each bar. {}",
             by_university.rows.len(),
-            u.offered,
-            u.confirmed,
-            u.declined,
-            u.withdrawn,
-            u.completed
+            in_all(lang, &by_university.totals)
         )
     } else {
         format!(
-            "{} 所高校学生的录取按状态分段，条末为合计。总计：已录取 {}，已确认 {}，已拒绝 {}，已退出 {}，已完成 {}。",
+            "{} 所高校学生的录取按状态分段，条末为合计。{}",
             by_university.rows.len(),
-            u.offered,
-            u.confirmed,
-            u.declined,
-            u.withdrawn,
-            u.completed
+            in_all(lang, &by_university.totals)
         )
     };
     let (from, to, flow_counts) = flow_matrix(flow);
@@ -555,7 +566,7 @@ pub fn section(counts: &Counts, lang: Lang, files_at: &str) -> StatisticsView {
             ChartBox::new(
                 w.placed_title,
                 charts::shares("chart-placed", w.placed_title, &placed_desc, &placed_bars),
-                BAR_CHART_WIDTH,
+                charts::BAR_WIDTH,
             ),
             ChartBox::new(
                 w.status_title,
@@ -566,12 +577,12 @@ pub fn section(counts: &Counts, lang: Lang, files_at: &str) -> StatisticsView {
                     &series,
                     &status_stacks(by_program, program_label),
                 ),
-                BAR_CHART_WIDTH,
+                charts::BAR_WIDTH,
             ),
             ChartBox::new(
                 w.host_fill_title,
                 charts::shares("chart-host-fill", w.host_fill_title, &host_desc, &host_bars),
-                BAR_CHART_WIDTH,
+                charts::BAR_WIDTH,
             ),
             ChartBox::new(
                 w.university_status_title,
@@ -582,7 +593,7 @@ pub fn section(counts: &Counts, lang: Lang, files_at: &str) -> StatisticsView {
                     &series,
                     &status_stacks(by_university, university_label),
                 ),
-                BAR_CHART_WIDTH,
+                charts::BAR_WIDTH,
             ),
             ChartBox::new(
                 w.flow_title,

@@ -786,8 +786,8 @@ impl Words {
             }
             (Lang::Zh, "not_ranked") => format!("第 {rank} 志愿 {base}：该基地的排序中没有你，无法录取。"),
             (Lang::En, "full_with_higher_ranked") => format!(
-                "Choice {rank}, {base}: all {} seats went to applicants the base ranks above you (you were number {} in its order; the last one taken was number {}).",
-                refusal.seats.unwrap_or(0),
+                "Choice {rank}, {base}: {} to applicants the base ranks above you (you were number {} in its order; the last one taken was number {}).",
+                i18n::seats_went(refusal.seats.unwrap_or(0)),
                 refusal.student_rank.unwrap_or(0),
                 refusal.last_kept_rank.unwrap_or(0)
             ),

@@ -574,7 +574,7 @@ fn placements_part(
                     student
                         .refusals
                         .iter()
-                        .map(|(base, refusal)| w.why_not(base, refusal))
+                        .map(|(base, refusal)| i18n::refusal(lang, base, refusal))
                         .collect()
                 },
                 name: student.name,

@@ -2,11 +2,9 @@
 //! catalogue of `i18n.rs`: a word missing in one language is a compile error here too.
 
 use super::i18n::Lang;
-use crate::domain::BaseRefusal;
 
 /// The words of the officer's page in one language.
 pub struct Words {
-    pub lang: Lang,
     /// What follows a label before its value: `: ` in English, `：` in Chinese.
     pub colon: &'static str,
     pub tabs: &'static str,
@@ -82,7 +80,6 @@ pub struct Words {
 }
 
 static EN: Words = Words {
-    lang: Lang::En,
     colon: ": ",
     tabs: "Sections",
     cycle: "Cycle",
@@ -157,7 +154,6 @@ static EN: Words = Words {
 };
 
 static ZH: Words = Words {
-    lang: Lang::Zh,
     colon: "：",
     tabs: "栏目",
     cycle: "轮次",
@@ -236,30 +232,6 @@ impl Words {
         match lang {
             Lang::En => &EN,
             Lang::Zh => &ZH,
-        }
-    }
-
-    /// The engine's explanation for one base a student listed, told to the officer.
-    pub fn why_not(&self, base: &str, refusal: &BaseRefusal) -> String {
-        let rank = refusal.preference_rank;
-        let seats = refusal.seats.unwrap_or(0);
-        let own = refusal.student_rank.unwrap_or(0);
-        let last = refusal.last_kept_rank.unwrap_or(0);
-        match (self.lang, refusal.reason.as_str()) {
-            (Lang::En, "no_seats") => format!("Choice {rank}, {base}: it had no seats in this cycle."),
-            (Lang::Zh, "no_seats") => format!("第 {rank} 志愿 {base}：本轮没有名额。"),
-            (Lang::En, "not_ranked") => {
-                format!("Choice {rank}, {base}: the base did not rank the student.")
-            }
-            (Lang::Zh, "not_ranked") => format!("第 {rank} 志愿 {base}：该基地的排序中没有该学生。"),
-            (Lang::En, "full_with_higher_ranked") => format!(
-                "Choice {rank}, {base}: all {seats} seats went to applicants the base ranks higher (the student was number {own}; the last one taken was number {last})."
-            ),
-            (Lang::Zh, "full_with_higher_ranked") => format!(
-                "第 {rank} 志愿 {base}：{seats} 个名额都给了排序更靠前的申请人（该学生排第 {own} 位，最后录取的排第 {last} 位）。"
-            ),
-            (Lang::En, _) => format!("Choice {rank}, {base}: {}", refusal.message),
-            (Lang::Zh, _) => format!("第 {rank} 志愿 {base}：{}", refusal.message),
         }
     }
 }

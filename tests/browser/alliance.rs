@@ -366,8 +366,8 @@ async fn a_post_without_its_token_changes_nothing_and_a_coordinator_is_turned_aw
 }
 
 /// What one chart of the statistics page shows, read off its SVG: its size, its accessible
-/// name, its row labels, its printed bar numbers (`rect + text`), its bold numbers (a bar's
-/// figure or a stack's total) and its column headings (a matrix's).
+/// name, its row labels, the numbers printed on its shapes (`rect + text`: a matrix's
+/// cells), its figures (a bar's number or a stack's total) and a matrix's column headings.
 async fn chart_on_page(browser: &super::Browser, id: &str) -> Value {
     browser
         .script(&format!(
@@ -375,9 +375,8 @@ async fn chart_on_page(browser: &super::Browser, id: &str) -> Value {
              const r = s.getBoundingClientRect(); \
              const texts = q => [...s.querySelectorAll(q)].map(t => t.textContent); \
              return {{w: r.width, h: r.height, name: document.getElementById('{id}-title').textContent, \
-                     rows: texts('text[text-anchor=end]'), shown: texts('rect + text'), \
-                     bold: texts('text[font-weight=\"600\"]:not([text-anchor])'), \
-                     columns: texts('text[font-size=\"12\"][font-weight=\"600\"]')}};"
+                     rows: texts('text.label'), shown: texts('rect + text'), \
+                     bold: texts('text.figure'), columns: texts('text.column')}};"
         ))
         .await
 }
@@ -389,6 +388,20 @@ fn code_of(label: &Value) -> String {
         .and_then(|text| text.split_whitespace().next())
         .unwrap_or_default()
         .to_owned()
+}
+
+/// Each row of a bar chart as its label's code and its bold figure.
+fn bold_figures(chart: &Value) -> Vec<(String, String)> {
+    let rows = chart["rows"].as_array().expect("labels");
+    let figures = chart["bold"].as_array().expect("figures");
+    rows.iter()
+        .map(code_of)
+        .zip(
+            figures
+                .iter()
+                .map(|f| f.as_str().unwrap_or_default().to_owned()),
+        )
+        .collect()
 }
 
 fn placed_in(row: &Value) -> i64 {
@@ -521,21 +534,9 @@ async fn the_alliance_charts_the_apis_numbers_across_universities_and_downloads_
         .map(|(host, (taken, seats))| (host.clone(), format!("{taken}/{seats}")))
         .collect();
     let fill = chart_on_page(&browser, "chart-host-fill").await;
-    let shown: Vec<(String, String)> = fill["rows"]
-        .as_array()
-        .expect("labels")
-        .iter()
-        .map(code_of)
-        .zip(
-            fill["bold"]
-                .as_array()
-                .expect("figures")
-                .iter()
-                .map(|f| f.as_str().unwrap_or_default().to_owned()),
-        )
-        .collect();
     assert_eq!(
-        shown, expected,
+        bold_figures(&fill),
+        expected,
         "the fill rates are the API's bases' numbers"
     );
     assert_eq!(
@@ -561,20 +562,11 @@ async fn the_alliance_charts_the_apis_numbers_across_universities_and_downloads_
         })
         .collect();
     let status = chart_on_page(&browser, "chart-university-status").await;
-    let shown: Vec<(String, String)> = status["rows"]
-        .as_array()
-        .expect("labels")
-        .iter()
-        .map(code_of)
-        .zip(
-            status["bold"]
-                .as_array()
-                .expect("totals")
-                .iter()
-                .map(|f| f.as_str().unwrap_or_default().to_owned()),
-        )
-        .collect();
-    assert_eq!(shown, expected, "the stacks' totals are the API's");
+    assert_eq!(
+        bold_figures(&status),
+        expected,
+        "the stacks' totals are the API's"
+    );
     assert_eq!(expected.len(), 2, "both universities: {expected:?}");
     photograph(&browser, "alliance-statistics").await;
 
