@@ -20,7 +20,6 @@ pub struct Counts {
     pub by_program: PlacementStats,
     pub by_base: PlacementStats,
     pub flow: PlacementStats,
-    pub by_university: PlacementStats,
     /// The host university of each base, by code and name: the bases' seats and placements
     /// add up per host.
     pub hosts: HashMap<BaseId, (String, String)>,
@@ -36,7 +35,6 @@ pub fn count(
         by_program: queries::placement_stats(conn, cycle, GroupBy::Program, scope)?,
         by_base: queries::placement_stats(conn, cycle, GroupBy::Base, scope)?,
         flow: queries::placement_stats(conn, cycle, GroupBy::Flow, scope)?,
-        by_university: queries::placement_stats(conn, cycle, GroupBy::University, scope)?,
         hosts: queries::base_hosts(conn)?,
     })
 }
@@ -49,18 +47,16 @@ pub async fn count_at_once(
     scope: StudentScope,
 ) -> Result<Counts, DomainError> {
     let counting = |group| db.read(move |conn| queries::placement_stats(conn, cycle, group, scope));
-    let (by_program, by_base, flow, by_university, hosts) = tokio::try_join!(
+    let (by_program, by_base, flow, hosts) = tokio::try_join!(
         counting(GroupBy::Program),
         counting(GroupBy::Base),
         counting(GroupBy::Flow),
-        counting(GroupBy::University),
         db.read(queries::base_hosts)
     )?;
     Ok(Counts {
         by_program,
         by_base,
         flow,
-        by_university,
         hosts,
     })
 }
@@ -391,6 +387,36 @@ fn status_stacks(stats: &PlacementStats, label: impl Fn(&StatsRow) -> String) ->
         .collect()
 }
 
+/// The placements of each students' university by status: its flows to every host added
+/// up (each placement is at one host's base), in code order. The counting by university
+/// gives the same numbers; the flow is counted for its matrix anyway.
+fn university_stacks(flow: &PlacementStats) -> Vec<Stack> {
+    let mut per_university: std::collections::BTreeMap<(&str, &str), [i64; 5]> =
+        std::collections::BTreeMap::new();
+    for row in &flow.rows {
+        if let Group::Flow {
+            student_university_code,
+            student_university_name,
+            ..
+        } = &row.group
+        {
+            let sums = per_university
+                .entry((student_university_code, student_university_name))
+                .or_default();
+            for (sum, count) in sums.iter_mut().zip(by_status(&row.measures)) {
+                *sum += count;
+            }
+        }
+    }
+    per_university
+        .into_iter()
+        .map(|((code, name), counts)| Stack {
+            label: format!("{code} {name}"),
+            counts: counts.iter().map(|count| (*count).max(0) as u64).collect(),
+        })
+        .collect()
+}
+
 /// The seat-holding placements and the seats of the bases of each host university, by the
 /// host's code and name in code order; bases without seats in the cycle add none.
 fn host_fill(
@@ -421,7 +447,6 @@ pub fn section(counts: &Counts, lang: Lang, files_at: &str) -> StatisticsView {
         by_program,
         by_base,
         flow,
-        by_university,
         hosts,
     } = counts;
     let w = Words::of(lang);
@@ -508,18 +533,18 @@ pub fn section(counts: &Counts, lang: Lang, files_at: &str) -> StatisticsView {
             host_rows.len()
         )
     };
-    let university_label = |row: &StatsRow| row.group.labels().join(" ");
+    let university_rows = university_stacks(flow);
     let university_desc = if en {
         format!(
             "Placements of the students of each of {} universities by status, the total at the end of each bar. {}",
-            by_university.rows.len(),
-            in_all(lang, &by_university.totals)
+            university_rows.len(),
+            in_all(lang, &flow.totals)
         )
     } else {
         format!(
             "{} 所高校学生的录取按状态分段，条末为合计。{}",
-            by_university.rows.len(),
-            in_all(lang, &by_university.totals)
+            university_rows.len(),
+            in_all(lang, &flow.totals)
         )
     };
     let (from, to, flow_counts) = flow_matrix(flow);
@@ -591,7 +616,7 @@ pub fn section(counts: &Counts, lang: Lang, files_at: &str) -> StatisticsView {
                     w.university_status_title,
                     &university_desc,
                     &series,
-                    &status_stacks(by_university, university_label),
+                    &university_rows,
                 ),
                 charts::BAR_WIDTH,
             ),
