@@ -60,7 +60,7 @@ pub fn queue_confirmation(conn: &mut DbConn, placement: PlacementId) -> Result<E
         ))
         .first(c))?;
     let officers: Vec<String> = dispatch!(conn, |c| users::table
-        .filter(users::role.eq(Role::UniversityAdmin.as_str()))
+        .filter(users::role.eq(Role::UniversityAdmin))
         .filter(users::university_id.eq(university))
         .select(users::email)
         .order(users::email)

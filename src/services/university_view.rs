@@ -238,7 +238,7 @@ pub fn placements(
                 .filter(students::university_id.eq(university))
                 .into_boxed();
             if let Some(status) = filter.status {
-                query = query.filter(placements::status.eq(status.as_str()));
+                query = query.filter(placements::status.eq(status));
             }
             if let Some(base) = filter.base {
                 query = query.filter(placements::base_id.eq(base));
