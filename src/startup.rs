@@ -4,6 +4,7 @@
 use crate::api;
 use crate::api::extract::{path_error, MAX_JSON_BODY};
 use crate::config::Config;
+use crate::db::changes::Reused;
 use crate::db::Database;
 use crate::email::transport::Mailer;
 use crate::email::worker::{DeliverySettings, Worker};
@@ -31,7 +32,12 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let db = Database::connect(&config.database_url, config.pool_size)?;
         let migrating = db.clone();
-        tokio::task::spawn_blocking(move || migrating.migrate()).await??;
+        tokio::task::spawn_blocking(move || {
+            migrating.migrate()?;
+            migrating.refresh_planner_statistics()?;
+            anyhow::Ok(())
+        })
+        .await??;
         let listener = TcpListener::bind(&config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr()?.port();
@@ -54,6 +60,9 @@ impl Application {
             db: db.clone(),
             config: Arc::new(config.clone()),
             metrics,
+            changes: crate::db::change_watch(&config.database_url)?,
+            callers: Reused::new(REUSED_ANSWERS),
+            base_pages: Reused::new(REUSED_ANSWERS),
         });
         let document = api::openapi::build();
         let served = web::Data::new(api::openapi::Served(serde_json::to_string(&document)?));
@@ -115,13 +124,34 @@ impl Application {
             tracing::info!(delivery = %worker.describe(), "email worker started");
             tokio::spawn(worker.run())
         });
+        let upkeep = tokio::spawn(keep_planner_statistics(self.db.clone()));
         let served = self.server.await;
         if let Some(worker) = worker {
             worker.abort();
         }
+        upkeep.abort();
         served
     }
 }
+
+/// Refreshes the database's planner statistics every hour while serving, so that query
+/// plans follow the data as a cycle fills up.
+async fn keep_planner_statistics(db: Database) {
+    let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+    hourly.tick().await;
+    loop {
+        hourly.tick().await;
+        let db = db.clone();
+        match tokio::task::spawn_blocking(move || db.refresh_planner_statistics()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "planner statistics not refreshed"),
+            Err(e) => tracing::warn!(error = %e, "planner statistics task failed"),
+        }
+    }
+}
+
+/// How many answers of each kind an instance keeps for reuse (see `db::changes`).
+const REUSED_ANSWERS: usize = 4096;
 
 async fn redirect_to_docs() -> actix_web::HttpResponse {
     actix_web::HttpResponse::Found()

@@ -9,7 +9,7 @@ use crate::domain::validate;
 use crate::domain::*;
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -237,11 +237,19 @@ fn load_view(conn: &mut DbConn, id: BaseId) -> Result<BaseView, DomainError> {
 pub async fn list(
     state: web::Data<AppState>,
     _caller: Caller,
+    req: HttpRequest,
     QueryParams(page): QueryParams<PageParams>,
     QueryParams(filters): QueryParams<BaseFilters>,
-) -> Result<web::Json<Page<BaseView>>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     if filters.has_free_seats.is_some() && filters.cycle.is_none() {
         return Err(ApiError::BadRequest("has_free_seats needs a cycle".into()));
+    }
+    // Every role sees the same bases, so a page asked for again is sent again as long as
+    // nothing was committed since it was read.
+    let asked = req.query_string().to_owned();
+    let version = state.changes.version();
+    if let Some(sent) = state.base_pages.get(&asked, version) {
+        return Ok(json_page(sent));
     }
     let listed = state
         .db
@@ -332,7 +340,18 @@ pub async fn list(
             Ok((views, total))
         })
         .await?;
-    Ok(web::Json(page.page(listed.0, listed.1)))
+    let sent = web::Bytes::from(
+        serde_json::to_vec(&page.page(listed.0, listed.1))
+            .map_err(|e| ApiError::Internal(e.into()))?,
+    );
+    state.base_pages.put(asked, version, sent.clone());
+    Ok(json_page(sent))
+}
+
+fn json_page(body: web::Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(body)
 }
 
 /// One base.

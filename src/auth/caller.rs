@@ -33,6 +33,7 @@ struct CallerRow {
     university_id: Option<UniversityId>,
     base_id: Option<BaseId>,
     student_id: Option<StudentId>,
+    expires_at: Timestamp,
 }
 
 impl FromRequest for Caller {
@@ -61,13 +62,26 @@ impl FromRequest for Caller {
                     )
                 })?;
             let fingerprint = token::fingerprint(presented);
-            state
+            // The version is asked before the token is looked up, so that a revocation
+            // committed meanwhile is never hidden behind a kept answer.
+            let version = state.changes.version();
+            if let Some((caller, expires_at)) = state.callers.get(&fingerprint, version) {
+                if Timestamp::now() < expires_at {
+                    return Ok(caller);
+                }
+            }
+            let key = fingerprint.clone();
+            let (caller, expires_at) = state
                 .db
-                .read(move |conn| Caller::find_by_token(conn, &fingerprint))
+                .read(move |conn| Caller::find_by_token(conn, &key))
                 .await?
                 .ok_or_else(|| {
                     ApiError::Unauthorized("the token is unknown, expired or revoked".into())
-                })
+                })?;
+            state
+                .callers
+                .put(fingerprint, version, (caller.clone(), expires_at));
+            Ok(caller)
         })
     }
 }
@@ -76,7 +90,7 @@ impl Caller {
     fn find_by_token(
         conn: &mut crate::db::DbConn,
         fingerprint: &str,
-    ) -> Result<Option<Caller>, DomainError> {
+    ) -> Result<Option<(Caller, Timestamp)>, DomainError> {
         let now = Timestamp::now();
         let row: Option<CallerRow> = dispatch!(conn, |c| api_tokens::table
             .inner_join(users::table)
@@ -91,6 +105,7 @@ impl Caller {
                 users::university_id,
                 users::base_id,
                 users::student_id,
+                api_tokens::expires_at,
             ))
             .first(c)
             .optional())?;
@@ -98,15 +113,18 @@ impl Caller {
             return Ok(None);
         };
 
-        Ok(Some(Caller {
-            user_id: row.user_id,
-            token_id: Some(row.token_id),
-            email: row.email,
-            role: row.role,
-            university_id: row.university_id,
-            base_id: row.base_id,
-            student_id: row.student_id,
-        }))
+        Ok(Some((
+            Caller {
+                user_id: row.user_id,
+                token_id: Some(row.token_id),
+                email: row.email,
+                role: row.role,
+                university_id: row.university_id,
+                base_id: row.base_id,
+                student_id: row.student_id,
+            },
+            row.expires_at,
+        )))
     }
 
     pub fn is_alliance_admin(&self) -> bool {

@@ -4,6 +4,7 @@
 //! for both through [`dispatch!`]; the connection pools, migrations and transactions that
 //! differ per backend live here.
 
+pub mod changes;
 pub mod lookup;
 pub mod models;
 pub mod schema;
@@ -84,6 +85,16 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
              PRAGMA mmap_size = 268435456;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// What tells whether the database named by the URL changed: SQLite's change counter, or
+/// nothing on PostgreSQL.
+pub fn change_watch(url: &str) -> anyhow::Result<changes::ChangeWatch> {
+    match sqlite_path(url) {
+        Some(path) => changes::ChangeWatch::sqlite(path)
+            .with_context(|| format!("cannot open SQLite database {path}")),
+        None => Ok(changes::ChangeWatch::none()),
     }
 }
 
@@ -238,6 +249,24 @@ impl Database {
         };
         let mut conn = self.writer().map_err(DomainError::from)?;
         write_transaction(&mut conn, work)
+    }
+}
+
+impl Database {
+    /// Brings SQLite's query-planner statistics up to date for the tables that grew or were
+    /// never measured (`PRAGMA optimize`, as SQLite advises for long-lived connections; it
+    /// bounds its own work, and does nothing when nothing changed much). Without them
+    /// SQLite looks rows up through the primary key instead of the covering indexes, and the
+    /// statistics' countings read each row twice. It takes the write turn, since it stores
+    /// what it measured. PostgreSQL's autovacuum keeps its statistics itself.
+    pub fn refresh_planner_statistics(&self) -> Result<(), DomainError> {
+        match self {
+            Database::Postgres(_) => Ok(()),
+            Database::Sqlite { .. } => self.write_blocking(|conn| {
+                dispatch!(conn, |c| c.batch_execute("PRAGMA optimize = 0x10002"))
+                    .map_err(DomainError::from)
+            }),
+        }
     }
 }
 

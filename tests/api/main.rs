@@ -11,6 +11,7 @@ mod migrations;
 mod operations;
 mod placements;
 mod reference_data;
+mod reused_answers;
 mod second_round;
 mod sign_in;
 mod smtp;

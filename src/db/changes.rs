@@ -1,0 +1,167 @@
+//! Answers reused while the database has not changed.
+//!
+//! On SQLite every instance of placemat shares one database file, and SQLite tells any
+//! connection whether another one — of this instance or of another process — committed
+//! since it last asked (`PRAGMA data_version`). Asking costs a few microseconds and no thread
+//! hand-off, so a read that is answered often (the caller behind a token, a page of bases)
+//! may keep its answer together with the version it was read at and give it again while the
+//! version stands. Any commit anywhere moves the version, so nothing is ever given stale: a
+//! write is seen by the next request on every instance.
+//!
+//! PostgreSQL has no such cheap signal (a query would cost what it saves), so there nothing
+//! is reused and every read goes to the database.
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::BigInt;
+use diesel::sqlite::{Sqlite, SqliteConnection};
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+
+/// The database's change counter, as seen from a few connections kept for asking it: one
+/// per server thread, so that threads asking at once do not wait for each other.
+pub struct ChangeWatch {
+    sqlite: Vec<Mutex<SqliteConnection>>,
+}
+
+/// How many connections a watch keeps: at least the server's threads on a small machine.
+const WATCHERS: usize = 4;
+
+/// `PRAGMA data_version`, as a query diesel keeps prepared: asked on every request, it
+/// should not be parsed again each time.
+#[derive(Debug, Clone, Copy, QueryId)]
+struct AskDataVersion;
+
+impl QueryFragment<Sqlite> for AskDataVersion {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql("PRAGMA data_version");
+        Ok(())
+    }
+}
+
+impl Query for AskDataVersion {
+    type SqlType = BigInt;
+}
+
+impl RunQueryDsl<SqliteConnection> for AskDataVersion {}
+
+impl ChangeWatch {
+    /// Watches the SQLite file at `path`.
+    pub fn sqlite(path: &str) -> anyhow::Result<Self> {
+        let sqlite = (0..WATCHERS)
+            .map(|_| {
+                let mut conn = SqliteConnection::establish(path)?;
+                conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA query_only = ON;")?;
+                Ok(Mutex::new(conn))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Self { sqlite })
+    }
+
+    /// Watches nothing: every read goes to the database.
+    pub fn none() -> Self {
+        Self { sqlite: Vec::new() }
+    }
+
+    /// The version of the data now, or `None` when it cannot be told (PostgreSQL, or the
+    /// question failed): then nothing may be reused.
+    pub fn version(&self) -> Option<i64> {
+        let mut conn = match self.sqlite.iter().find_map(|conn| conn.try_lock().ok()) {
+            Some(free) => free,
+            None => self.sqlite.first()?.lock().ok()?,
+        };
+        AskDataVersion.get_result::<i64>(&mut *conn).ok()
+    }
+}
+
+/// Answers kept by key, each with the version of the data it was read at. It holds at most
+/// `capacity` answers and forgets them all when full, so that requests asking for ever new
+/// keys cannot make it grow.
+pub struct Reused<K, V> {
+    entries: Mutex<HashMap<K, (i64, V)>>,
+    capacity: usize,
+}
+
+impl<K: Eq + Hash, V: Clone> Reused<K, V> {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            capacity,
+        }
+    }
+
+    /// The answer kept for `key`, if it was read at `version`.
+    pub fn get(&self, key: &K, version: Option<i64>) -> Option<V> {
+        let version = version?;
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(key)
+            .filter(|(read_at, _)| *read_at == version)
+            .map(|(_, value)| value.clone())
+    }
+
+    /// Keeps `value` as the answer for `key`, read at `version`. The version must have been
+    /// asked before the value was read: a commit in between then only makes the answer look
+    /// older than it is, and it is read again.
+    pub fn put(&self, key: K, version: Option<i64>, value: V) {
+        let Some(version) = version else {
+            return;
+        };
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= self.capacity && !entries.contains_key(&key) {
+                entries.clear();
+            }
+            entries.insert(key, (version, value));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_is_given_only_at_the_version_it_was_read_at() {
+        let reused = Reused::new(2);
+        reused.put("a", Some(1), 10);
+        assert_eq!(reused.get(&"a", Some(1)), Some(10));
+        assert_eq!(reused.get(&"a", Some(2)), None);
+        assert_eq!(reused.get(&"a", None), None);
+        reused.put("b", None, 20);
+        assert_eq!(reused.get(&"b", Some(1)), None);
+    }
+
+    #[test]
+    fn a_full_store_forgets_everything_before_taking_a_new_key() {
+        let reused = Reused::new(2);
+        reused.put("a", Some(1), 1);
+        reused.put("b", Some(1), 2);
+        reused.put("b", Some(1), 3);
+        assert_eq!(reused.get(&"a", Some(1)), Some(1));
+        reused.put("c", Some(1), 4);
+        assert_eq!(reused.get(&"a", Some(1)), None);
+        assert_eq!(reused.get(&"c", Some(1)), Some(4));
+    }
+
+    #[test]
+    fn a_commit_by_another_connection_moves_the_version() {
+        let folder = tempfile::tempdir().expect("a folder");
+        let path = folder.path().join("watched.db");
+        let path = path.to_str().expect("a UTF-8 path");
+        let mut writer = SqliteConnection::establish(path).expect("opens");
+        writer
+            .batch_execute("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER);")
+            .expect("creates");
+        let watch = ChangeWatch::sqlite(path).expect("watches");
+        let before = watch.version();
+        assert!(before.is_some());
+        assert_eq!(watch.version(), before, "nothing committed, nothing moved");
+        writer
+            .batch_execute("INSERT INTO t VALUES (1)")
+            .expect("inserts");
+        assert_ne!(watch.version(), before);
+        assert_eq!(ChangeWatch::none().version(), None);
+    }
+}

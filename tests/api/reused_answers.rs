@@ -1,0 +1,130 @@
+//! Answers an instance gives again while the database has not changed must never hide a
+//! write: whichever instance made it, the next request on any instance sees it.
+
+use crate::helpers::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+async fn get_on(app: &TestApp, address: &str, path: &str, token: &str) -> reqwest::Response {
+    app.client
+        .get(format!("{address}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("sent")
+}
+
+async fn names_listed_on(app: &TestApp, address: &str, path: &str) -> Vec<String> {
+    let page = expect_json(get_on(app, address, path, &app.admin).await, StatusCode::OK).await;
+    page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|base| base["name"].as_str().expect("a name").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_signed_out_token_is_refused_at_once_by_the_other_instance() {
+    let app = spawn_app().await;
+    let other = app.sibling().await;
+    let token = app.login("admin@alliance.test", PASSWORD).await;
+    for _ in 0..3 {
+        let me = expect_json(
+            get_on(&app, &other, "/api/v1/me", &token).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(me["email"], "admin@alliance.test");
+    }
+
+    let signed_out = app
+        .request(Method::POST, "/api/v1/auth/logout", Some(&token))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(signed_out.status(), StatusCode::NO_CONTENT);
+
+    expect_problem(
+        get_on(&app, &other, "/api/v1/me", &token).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    expect_problem(
+        app.get("/api/v1/me", &token).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    let still_signed_in = expect_json(
+        get_on(&app, &other, "/api/v1/me", &app.admin).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(still_signed_in["role"], "alliance_admin");
+}
+
+#[tokio::test]
+async fn a_base_added_renamed_or_filled_shows_at_once_in_the_other_instances_list() {
+    let app = spawn_app().await;
+    let other = app.sibling().await;
+    let usst = app.create_university("USST").await;
+    app.create_program("0854").await;
+    let lingang = app
+        .create_base("Lingang Lab", "Shanghai", &usst, &["0854"])
+        .await;
+    let listing = "/api/v1/bases?limit=20";
+    for _ in 0..3 {
+        assert_eq!(
+            names_listed_on(&app, &other, listing).await,
+            ["Lingang Lab"]
+        );
+    }
+
+    app.create_base("Baoshan Works", "Shanghai", &usst, &["0854"])
+        .await;
+    assert_eq!(
+        names_listed_on(&app, &other, listing).await,
+        ["Baoshan Works", "Lingang Lab"]
+    );
+
+    let renamed = app
+        .patch(
+            &format!("/api/v1/bases/{}", id(&lingang)),
+            &app.admin,
+            json!({"name": "Anting Lab"}),
+        )
+        .await;
+    expect_json(renamed, StatusCode::OK).await;
+    assert_eq!(
+        names_listed_on(&app, &other, listing).await,
+        ["Anting Lab", "Baoshan Works"]
+    );
+
+    // A change made on the other instance is seen here just as well.
+    let cycle = app.create_open_cycle("2027 summer", 3).await;
+    let free = format!(
+        "/api/v1/bases?limit=20&cycle={}&has_free_seats=true",
+        id(&cycle)
+    );
+    assert!(names_listed_on(&app, &app.address, &free).await.is_empty());
+    let seats: Value = expect_json(
+        app.client
+            .put(format!(
+                "{other}/api/v1/cycles/{}/seats/{}",
+                id(&cycle),
+                id(&lingang)
+            ))
+            .bearer_auth(&app.admin)
+            .json(&json!({"seats": 2}))
+            .send()
+            .await
+            .expect("sent"),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(seats["seats"], 2);
+    assert_eq!(
+        names_listed_on(&app, &app.address, &free).await,
+        ["Anting Lab"]
+    );
+}
