@@ -9,7 +9,7 @@ use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use diesel::prelude::*;
-use futures_util::future::LocalBoxFuture;
+use futures_util::future::{ready, LocalBoxFuture};
 
 /// The authenticated user behind a request, with the scope of its role.
 #[derive(Debug, Clone)]
@@ -41,35 +41,24 @@ impl FromRequest for Caller {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let header = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
-        Box::pin(async move {
-            let state = state
-                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
-            let header = header
-                .ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))?;
-            let presented = header
-                .strip_prefix("Bearer ")
-                .map(str::trim)
-                .filter(|token| !token.is_empty())
-                .ok_or_else(|| {
-                    ApiError::Unauthorized(
-                        "the Authorization header must be `Bearer <token>`".into(),
-                    )
-                })?;
-            let fingerprint = token::fingerprint(presented);
-            // The version is asked before the token is looked up, so that a revocation
-            // committed meanwhile is never hidden behind a kept answer.
-            let version = state.changes.version();
-            if let Some((caller, expires_at)) = state.callers.get(&fingerprint, version) {
-                if Timestamp::now() < expires_at {
-                    return Ok(caller);
-                }
+        let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+            return refused(ApiError::Internal(anyhow::anyhow!(
+                "application state missing"
+            )));
+        };
+        let fingerprint = match presented_token(req) {
+            Ok(presented) => token::fingerprint(presented),
+            Err(problem) => return refused(problem),
+        };
+        // The version is asked before the token is looked up, so that a revocation
+        // committed meanwhile is never hidden behind a kept answer.
+        let version = state.changes.version();
+        if let Some((caller, expires_at)) = state.callers.get(&fingerprint, version) {
+            if Timestamp::now() < expires_at {
+                return Box::pin(ready(Ok(caller)));
             }
+        }
+        Box::pin(async move {
             let key = fingerprint.clone();
             let (caller, expires_at) = state
                 .db
@@ -84,6 +73,26 @@ impl FromRequest for Caller {
             Ok(caller)
         })
     }
+}
+
+/// The bearer token of the request's `Authorization` header.
+fn presented_token(req: &HttpRequest) -> Result<&str, ApiError> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))?;
+    header
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| {
+            ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+        })
+}
+
+fn refused(problem: ApiError) -> LocalBoxFuture<'static, Result<Caller, ApiError>> {
+    Box::pin(ready(Err(problem)))
 }
 
 impl Caller {

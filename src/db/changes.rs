@@ -80,14 +80,14 @@ impl ChangeWatch {
 /// `capacity` answers and forgets them all when full, so that requests asking for ever new
 /// keys cannot make it grow.
 pub struct Reused<K, V> {
-    entries: Mutex<HashMap<K, (i64, V)>>,
+    entries: Mutex<HashMap<K, (i64, V), foldhash::fast::RandomState>>,
     capacity: usize,
 }
 
 impl<K: Eq + Hash, V: Clone> Reused<K, V> {
     pub fn new(capacity: usize) -> Self {
         Self {
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(HashMap::default()),
             capacity,
         }
     }
