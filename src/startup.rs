@@ -32,12 +32,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let db = Database::connect(&config.database_url, config.pool_size)?;
         let migrating = db.clone();
-        tokio::task::spawn_blocking(move || {
-            migrating.migrate()?;
-            migrating.refresh_planner_statistics()?;
-            anyhow::Ok(())
-        })
-        .await??;
+        tokio::task::spawn_blocking(move || migrating.migrate()).await??;
         let listener = TcpListener::bind(&config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr()?.port();
@@ -135,7 +130,8 @@ impl Application {
 }
 
 /// Refreshes the database's planner statistics every hour while serving, so that query
-/// plans follow the data as a cycle fills up.
+/// plans follow the data as a cycle fills up. SQLite connections read the statistics when
+/// they open, and the pools renew their connections within half an hour.
 async fn keep_planner_statistics(db: Database) {
     let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
     hourly.tick().await;

@@ -125,8 +125,10 @@ impl Database {
                 .connection_customizer(Box::new(SqlitePragmas))
                 .build(manager())
                 .with_context(|| format!("cannot open SQLite database {path}"))?;
+            // Renewed every half hour, a reader reads the latest planner statistics.
             let readers = Pool::builder()
                 .max_size(pool_size)
+                .max_lifetime(Some(Duration::from_secs(30 * 60)))
                 .test_on_check_out(false)
                 .connection_timeout(Duration::from_secs(10))
                 .connection_customizer(Box::new(SqlitePragmas))
