@@ -87,7 +87,6 @@ pub fn demo(db: &Database) -> anyhow::Result<String> {
     let hash = password::hash(DEMO_PASSWORD)?;
     let started = std::time::Instant::now();
     db.write_blocking(|conn| load(conn, &hash))?;
-    db.refresh_planner_statistics()?;
     let logins = demo_logins(&mut conn)?;
     Ok(format!(
         "demo data loaded in {:.1} s: {} universities, {} programs, {BASES} bases, cycle \"{CYCLE_NAME}\", {STUDENTS} students with applications\n{logins}",

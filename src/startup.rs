@@ -119,30 +119,11 @@ impl Application {
             tracing::info!(delivery = %worker.describe(), "email worker started");
             tokio::spawn(worker.run())
         });
-        let upkeep = tokio::spawn(keep_planner_statistics(self.db.clone()));
         let served = self.server.await;
         if let Some(worker) = worker {
             worker.abort();
         }
-        upkeep.abort();
         served
-    }
-}
-
-/// Refreshes the database's planner statistics every hour while serving, so that query
-/// plans follow the data as a cycle fills up. SQLite connections read the statistics when
-/// they open, and the pools renew their connections within half an hour.
-async fn keep_planner_statistics(db: Database) {
-    let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
-    hourly.tick().await;
-    loop {
-        hourly.tick().await;
-        let db = db.clone();
-        match tokio::task::spawn_blocking(move || db.refresh_planner_statistics()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "planner statistics not refreshed"),
-            Err(e) => tracing::warn!(error = %e, "planner statistics task failed"),
-        }
     }
 }
 

@@ -125,10 +125,8 @@ impl Database {
                 .connection_customizer(Box::new(SqlitePragmas))
                 .build(manager())
                 .with_context(|| format!("cannot open SQLite database {path}"))?;
-            // Renewed every half hour, a reader reads the latest planner statistics.
             let readers = Pool::builder()
                 .max_size(pool_size)
-                .max_lifetime(Some(Duration::from_secs(30 * 60)))
                 .test_on_check_out(false)
                 .connection_timeout(Duration::from_secs(10))
                 .connection_customizer(Box::new(SqlitePragmas))
@@ -251,24 +249,6 @@ impl Database {
         };
         let mut conn = self.writer().map_err(DomainError::from)?;
         write_transaction(&mut conn, work)
-    }
-}
-
-impl Database {
-    /// Brings SQLite's query-planner statistics up to date for the tables that grew or were
-    /// never measured (`PRAGMA optimize`, as SQLite advises for long-lived connections; it
-    /// bounds its own work, and does nothing when nothing changed much). Without them
-    /// SQLite looks rows up through the primary key instead of the covering indexes, and the
-    /// statistics' countings read each row twice. It takes the write turn, since it stores
-    /// what it measured. PostgreSQL's autovacuum keeps its statistics itself.
-    pub fn refresh_planner_statistics(&self) -> Result<(), DomainError> {
-        match self {
-            Database::Postgres(_) => Ok(()),
-            Database::Sqlite { .. } => self.write_blocking(|conn| {
-                dispatch!(conn, |c| c.batch_execute("PRAGMA optimize = 0x10002"))
-                    .map_err(DomainError::from)
-            }),
-        }
     }
 }
 
