@@ -18,12 +18,27 @@ use diesel::sql_types::BigInt;
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
-/// The database's change counter, as seen from a few connections kept for asking it: one
-/// per server thread, so that threads asking at once do not wait for each other.
+/// The version of the data this instance has seen, told by a few connections kept for
+/// asking SQLite: one per server thread, so that threads asking at once do not wait for each
+/// other.
+///
+/// SQLite's `data_version` of two connections cannot be compared (each counts the changes it
+/// noticed itself), so the version given out is the instance's own: it moves whenever any
+/// watching connection notices a change since that connection last asked. A commit made
+/// before a question therefore always gives that question a newer version than any asked
+/// before the commit, whichever connections answered them.
 pub struct ChangeWatch {
-    sqlite: Vec<Mutex<SqliteConnection>>,
+    watchers: Vec<Mutex<Watcher>>,
+    version: AtomicI64,
+}
+
+struct Watcher {
+    conn: SqliteConnection,
+    /// `data_version` when this connection last asked; none before its first question.
+    seen: Option<i64>,
 }
 
 /// How many connections a watch keeps: at least the server's threads on a small machine.
@@ -50,29 +65,45 @@ impl RunQueryDsl<SqliteConnection> for AskDataVersion {}
 impl ChangeWatch {
     /// Watches the SQLite file at `path`.
     pub fn sqlite(path: &str) -> anyhow::Result<Self> {
-        let sqlite = (0..WATCHERS)
+        let watchers = (0..WATCHERS)
             .map(|_| {
                 let mut conn = SqliteConnection::establish(path)?;
                 conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA query_only = ON;")?;
-                Ok(Mutex::new(conn))
+                Ok(Mutex::new(Watcher { conn, seen: None }))
             })
             .collect::<anyhow::Result<_>>()?;
-        Ok(Self { sqlite })
+        Ok(Self {
+            watchers,
+            version: AtomicI64::new(0),
+        })
     }
 
     /// Watches nothing: every read goes to the database.
     pub fn none() -> Self {
-        Self { sqlite: Vec::new() }
+        Self {
+            watchers: Vec::new(),
+            version: AtomicI64::new(0),
+        }
     }
 
     /// The version of the data now, or `None` when it cannot be told (PostgreSQL, or the
     /// question failed): then nothing may be reused.
     pub fn version(&self) -> Option<i64> {
-        let mut conn = match self.sqlite.iter().find_map(|conn| conn.try_lock().ok()) {
+        let mut watcher = match self.watchers.iter().find_map(|w| w.try_lock().ok()) {
             Some(free) => free,
-            None => self.sqlite.first()?.lock().ok()?,
+            None => self.watchers.first()?.lock().ok()?,
         };
-        AskDataVersion.get_result::<i64>(&mut *conn).ok()
+        self.ask(&mut watcher)
+    }
+
+    /// Asks one connection, moving the version when it noticed a change.
+    fn ask(&self, watcher: &mut Watcher) -> Option<i64> {
+        let now = AskDataVersion.get_result::<i64>(&mut watcher.conn).ok()?;
+        if watcher.seen != Some(now) {
+            watcher.seen = Some(now);
+            self.version.fetch_add(1, Ordering::SeqCst);
+        }
+        Some(self.version.load(Ordering::SeqCst))
     }
 }
 
@@ -163,5 +194,38 @@ mod tests {
             .expect("inserts");
         assert_ne!(watch.version(), before);
         assert_eq!(ChangeWatch::none().version(), None);
+    }
+
+    #[test]
+    fn versions_told_by_different_connections_can_be_compared() {
+        let folder = tempfile::tempdir().expect("a folder");
+        let path = folder.path().join("watched.db");
+        let path = path.to_str().expect("a UTF-8 path");
+        let mut writer = SqliteConnection::establish(path).expect("opens");
+        writer
+            .batch_execute("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER);")
+            .expect("creates");
+        let watch = ChangeWatch::sqlite(path).expect("watches");
+        // The first connection asks often, the second rarely: their own counters part.
+        let mut first = watch.watchers[0].lock().expect("the first");
+        let mut second = watch.watchers[1].lock().expect("the second");
+        watch.ask(&mut second).expect("a version");
+        let mut told = Vec::new();
+        for n in 0..3 {
+            writer
+                .batch_execute(&format!("INSERT INTO t VALUES ({n})"))
+                .expect("inserts");
+            told.push(watch.ask(&mut first).expect("a version"));
+        }
+        writer
+            .batch_execute("INSERT INTO t VALUES (9)")
+            .expect("inserts");
+        let after = watch.ask(&mut second).expect("a version");
+        assert!(
+            told.iter().all(|&earlier| earlier < after),
+            "{after} is newer than every version told before the last commit: {told:?}"
+        );
+        assert_eq!(watch.ask(&mut first), Some(after + 1));
+        assert_eq!(watch.ask(&mut second), Some(after + 1));
     }
 }
