@@ -67,12 +67,38 @@ const GIVEN: [&str; 20] = [
 
 pub const DEMO_ADMIN_EMAIL: &str = "admin@placemat.example";
 pub const DEMO_PASSWORD: &str = "placemat-demo";
-const STUDENTS: usize = 6000;
-const BASES: usize = 300;
 const CYCLE_NAME: &str = "2027 summer";
+
+/// How many students and bases a demo alliance has.
+#[derive(Debug, Clone, Copy)]
+pub struct Size {
+    pub students: usize,
+    pub bases: usize,
+}
+
+impl Size {
+    /// The alliance placemat serves: 6,000 students, 300 bases.
+    pub const DEMO: Size = Size {
+        students: 6000,
+        bases: 300,
+    };
+
+    /// `times` alliances' worth of students and bases, for benchmarks at scale.
+    pub fn times(times: usize) -> Size {
+        Size {
+            students: Self::DEMO.students * times,
+            bases: Self::DEMO.bases * times,
+        }
+    }
+}
 
 /// Loads the demo data once; a second run finds it and changes nothing.
 pub fn demo(db: &Database) -> anyhow::Result<String> {
+    demo_of_size(db, Size::DEMO)
+}
+
+/// Loads a demo alliance of the given size once, as [`demo`] does.
+pub fn demo_of_size(db: &Database, size: Size) -> anyhow::Result<String> {
     let mut conn = db.reader()?;
     let present: i64 = dispatch!(&mut conn, |c| users::table
         .filter(users::email.eq(DEMO_ADMIN_EMAIL))
@@ -86,13 +112,15 @@ pub fn demo(db: &Database) -> anyhow::Result<String> {
     }
     let hash = password::hash(DEMO_PASSWORD)?;
     let started = std::time::Instant::now();
-    db.write_blocking(|conn| load(conn, &hash))?;
+    db.write_blocking(|conn| load(conn, &hash, size))?;
     let logins = demo_logins(&mut conn)?;
     Ok(format!(
-        "demo data loaded in {:.1} s: {} universities, {} programs, {BASES} bases, cycle \"{CYCLE_NAME}\", {STUDENTS} students with applications\n{logins}",
+        "demo data loaded in {:.1} s: {} universities, {} programs, {} bases, cycle \"{CYCLE_NAME}\", {} students with applications\n{logins}",
         started.elapsed().as_secs_f64(),
         UNIVERSITIES.len(),
-        PROGRAMS.len()
+        PROGRAMS.len(),
+        size.bases,
+        size.students
     ))
 }
 
@@ -109,7 +137,7 @@ fn demo_logins(conn: &mut DbConn) -> anyhow::Result<String> {
     Ok(text)
 }
 
-fn load(conn: &mut DbConn, hash: &str) -> anyhow::Result<()> {
+fn load(conn: &mut DbConn, hash: &str, size: Size) -> anyhow::Result<()> {
     let mut rng = StdRng::seed_from_u64(2027);
     let now = Timestamp::now();
     let joined = NaiveDate::from_ymd_opt(2024, 9, 1).unwrap_or_default();
@@ -132,10 +160,10 @@ fn load(conn: &mut DbConn, hash: &str) -> anyhow::Result<()> {
             created_at: now,
         })
         .collect();
-    let mut bases_rows = Vec::with_capacity(BASES);
+    let mut bases_rows = Vec::with_capacity(size.bases);
     let mut base_program_rows = Vec::new();
     let mut bases_by_program: Vec<Vec<usize>> = vec![Vec::new(); PROGRAMS.len()];
-    for index in 0..BASES {
+    for index in 0..size.bases {
         let city = CITIES[index % CITIES.len()];
         let program_count = rng.gen_range(2..=4);
         let mut chosen: Vec<usize> = (0..PROGRAMS.len()).collect();
@@ -190,11 +218,11 @@ fn load(conn: &mut DbConn, hash: &str) -> anyhow::Result<()> {
             updated_at: now,
         })
         .collect();
-    let mut students_rows = Vec::with_capacity(STUDENTS);
-    let mut users_rows = Vec::with_capacity(STUDENTS + 8);
-    let mut applications_rows = Vec::with_capacity(STUDENTS);
+    let mut students_rows = Vec::with_capacity(size.students);
+    let mut users_rows = Vec::with_capacity(size.students + 8);
+    let mut applications_rows = Vec::with_capacity(size.students);
     let mut preference_rows = Vec::new();
-    for index in 0..STUDENTS {
+    for index in 0..size.students {
         let university = &universities_rows[index % universities_rows.len()];
         let program = rng.gen_range(0..PROGRAMS.len());
         let id = StudentId::generate();
