@@ -176,8 +176,8 @@ mod tests {
         assert_eq!(reused.get(&"c", Some(1)), Some(4));
     }
 
-    #[test]
-    fn a_commit_by_another_connection_moves_the_version() {
+    /// A database in WAL mode with one table, a connection writing to it and a watch on it.
+    fn watched_database() -> (tempfile::TempDir, SqliteConnection, ChangeWatch) {
         let folder = tempfile::tempdir().expect("a folder");
         let path = folder.path().join("watched.db");
         let path = path.to_str().expect("a UTF-8 path");
@@ -186,6 +186,12 @@ mod tests {
             .batch_execute("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER);")
             .expect("creates");
         let watch = ChangeWatch::sqlite(path).expect("watches");
+        (folder, writer, watch)
+    }
+
+    #[test]
+    fn a_commit_by_another_connection_moves_the_version() {
+        let (_folder, mut writer, watch) = watched_database();
         let before = watch.version();
         assert!(before.is_some());
         assert_eq!(watch.version(), before, "nothing committed, nothing moved");
@@ -198,14 +204,7 @@ mod tests {
 
     #[test]
     fn versions_told_by_different_connections_can_be_compared() {
-        let folder = tempfile::tempdir().expect("a folder");
-        let path = folder.path().join("watched.db");
-        let path = path.to_str().expect("a UTF-8 path");
-        let mut writer = SqliteConnection::establish(path).expect("opens");
-        writer
-            .batch_execute("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER);")
-            .expect("creates");
-        let watch = ChangeWatch::sqlite(path).expect("watches");
+        let (_folder, mut writer, watch) = watched_database();
         // The first connection asks often, the second rarely: their own counters part.
         let mut first = watch.watchers[0].lock().expect("the first");
         let mut second = watch.watchers[1].lock().expect("the second");
