@@ -55,7 +55,7 @@ impl Application {
             db: db.clone(),
             config: Arc::new(config.clone()),
             metrics,
-            changes: crate::db::change_watch(&config.database_url)?,
+            changes: crate::db::change_watch(&config.database_url, config.workers)?,
             callers: Reused::new(REUSED_ANSWERS),
             base_pages: Reused::new(REUSED_ANSWERS),
         });

@@ -22,8 +22,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
 /// The version of the data this instance has seen, told by a few connections kept for
-/// asking SQLite: one per server thread, so that threads asking at once do not wait for each
-/// other.
+/// asking SQLite: one per server thread. The question runs on the server's own threads, so
+/// it never waits: a connection another thread is using, or a database busy for a moment,
+/// answers no version, and that request reads afresh.
 ///
 /// SQLite's `data_version` of two connections cannot be compared (each counts the changes it
 /// noticed itself), so the version given out is the instance's own: it moves whenever any
@@ -40,9 +41,6 @@ struct Watcher {
     /// `data_version` when this connection last asked; none before its first question.
     seen: Option<i64>,
 }
-
-/// How many connections a watch keeps: at least the server's threads on a small machine.
-const WATCHERS: usize = 4;
 
 /// `PRAGMA data_version`, as a query diesel keeps prepared: asked on every request, it
 /// should not be parsed again each time.
@@ -63,12 +61,12 @@ impl Query for AskDataVersion {
 impl RunQueryDsl<SqliteConnection> for AskDataVersion {}
 
 impl ChangeWatch {
-    /// Watches the SQLite file at `path`.
-    pub fn sqlite(path: &str) -> anyhow::Result<Self> {
-        let watchers = (0..WATCHERS)
+    /// Watches the SQLite file at `path` with one connection per server thread.
+    pub fn sqlite(path: &str, threads: usize) -> anyhow::Result<Self> {
+        let watchers = (0..threads.max(1))
             .map(|_| {
                 let mut conn = SqliteConnection::establish(path)?;
-                conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA query_only = ON;")?;
+                conn.batch_execute("PRAGMA busy_timeout = 0; PRAGMA query_only = ON;")?;
                 Ok(Mutex::new(Watcher { conn, seen: None }))
             })
             .collect::<anyhow::Result<_>>()?;
@@ -89,10 +87,7 @@ impl ChangeWatch {
     /// The version of the data now, or `None` when it cannot be told (PostgreSQL, or the
     /// question failed): then nothing may be reused.
     pub fn version(&self) -> Option<i64> {
-        let mut watcher = match self.watchers.iter().find_map(|w| w.try_lock().ok()) {
-            Some(free) => free,
-            None => self.watchers.first()?.lock().ok()?,
-        };
+        let mut watcher = self.watchers.iter().find_map(|w| w.try_lock().ok())?;
         self.ask(&mut watcher)
     }
 
@@ -185,7 +180,7 @@ mod tests {
         writer
             .batch_execute("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER);")
             .expect("creates");
-        let watch = ChangeWatch::sqlite(path).expect("watches");
+        let watch = ChangeWatch::sqlite(path, 2).expect("watches");
         (folder, writer, watch)
     }
 
@@ -200,6 +195,14 @@ mod tests {
             .expect("inserts");
         assert_ne!(watch.version(), before);
         assert_eq!(ChangeWatch::none().version(), None);
+    }
+
+    #[test]
+    fn a_watch_whose_connections_are_all_in_use_tells_no_version_instead_of_waiting() {
+        let (_folder, _writer, watch) = watched_database();
+        let _first = watch.watchers[0].lock().expect("the first");
+        let _second = watch.watchers[1].lock().expect("the second");
+        assert_eq!(watch.version(), None);
     }
 
     #[test]

@@ -88,11 +88,11 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     }
 }
 
-/// What tells whether the database named by the URL changed: SQLite's change counter, or
-/// nothing on PostgreSQL.
-pub fn change_watch(url: &str) -> anyhow::Result<changes::ChangeWatch> {
+/// What tells whether the database named by the URL changed: SQLite's change counter, asked
+/// on one connection per server thread, or nothing on PostgreSQL.
+pub fn change_watch(url: &str, threads: usize) -> anyhow::Result<changes::ChangeWatch> {
     match sqlite_path(url) {
-        Some(path) => changes::ChangeWatch::sqlite(path)
+        Some(path) => changes::ChangeWatch::sqlite(path, threads)
             .with_context(|| format!("cannot open SQLite database {path}")),
         None => Ok(changes::ChangeWatch::none()),
     }
