@@ -1,11 +1,12 @@
 //! Service benchmarks over the demo alliance (6,000 students, 300 bases):
 //!
 //! 1. the application deadline burst: every demo student resubmits its list, from 200
-//!    concurrent clients; latency percentiles and errors;
+//!    concurrent clients spread over the instances (one by default, `--instances 2` for
+//!    two stateless instances on the one database); latency percentiles and errors;
 //! 2. a full match run through the API (read from the database, match, store), repeated;
 //!    then its publication.
 //!
-//!     cargo run --release --example bench_service [-- --runs 5 --clients 200]
+//!     cargo run --release --example bench_service [-- --runs 5 --clients 200 --instances 1]
 //!
 //! SQLite in a temporary folder by default; `PLACEMAT_BENCH_EMPTY_DATABASE_URL=postgres://…/db`
 //! runs it on an empty PostgreSQL database instead.
@@ -44,6 +45,7 @@ fn ms(d: Duration) -> f64 {
 async fn main() -> anyhow::Result<()> {
     let runs = arg("--runs", 5);
     let clients = arg("--clients", 200);
+    let instances = arg("--instances", 1).max(1);
     let workdir = tempfile::tempdir()?;
     let database_url = std::env::var("PLACEMAT_BENCH_EMPTY_DATABASE_URL")
         .unwrap_or_else(|_| format!("sqlite://{}", workdir.path().join("bench.db").display()));
@@ -53,10 +55,16 @@ async fn main() -> anyhow::Result<()> {
         mail_dir: workdir.path().join("mail"),
         ..Config::default()
     };
-    let app = Application::build(config).await?;
+    let app = Application::build(config.clone()).await?;
     let db = app.database().clone();
     let address = format!("http://127.0.0.1:{}", app.port());
+    let mut addresses = vec![address.clone()];
     tokio::spawn(app.run_until_stopped());
+    for _ in 1..instances {
+        let other = Application::build(config.clone()).await?;
+        addresses.push(format!("http://127.0.0.1:{}", other.port()));
+        tokio::spawn(other.run_until_stopped());
+    }
     let seeding = Instant::now();
     let seed_db = db.clone();
     tokio::task::spawn_blocking(move || placemat::seed::demo(&seed_db)).await??;
@@ -148,19 +156,22 @@ async fn main() -> anyhow::Result<()> {
         .await??;
 
     println!(
-        "\n== application deadline burst: {} submissions from {clients} concurrent clients",
+        "\n== application deadline burst: {} submissions from {clients} concurrent clients, {instances} instance(s)",
         lists.len()
     );
     let started = Instant::now();
     let per_client = lists.len().div_ceil(clients);
     let mut handles = Vec::new();
-    for chunk in lists.chunks(per_client) {
+    for (number, chunk) in lists.chunks(per_client).enumerate() {
         let chunk: Vec<(String, Value)> = chunk
             .iter()
             .filter_map(|(student, list)| tokens.get(student).map(|t| (t.clone(), list.clone())))
             .collect();
         let client = client.clone();
-        let url = format!("{address}/api/v1/cycles/{cycle}/applications/me");
+        let url = format!(
+            "{}/api/v1/cycles/{cycle}/applications/me",
+            addresses[number % addresses.len()]
+        );
         handles.push(tokio::spawn(async move {
             let mut outcomes = Vec::with_capacity(chunk.len());
             for (token, list) in chunk {

@@ -51,8 +51,9 @@ impl FromRequest for Caller {
             Err(problem) => return refused(problem),
         };
         // The version is asked before the token is looked up, so that a revocation
-        // committed meanwhile is never hidden behind a kept answer.
-        let version = state.changes.version();
+        // committed meanwhile is never hidden behind a kept answer. Only changes to users
+        // and tokens move it.
+        let version = state.changes.callers_version();
         if let Some((caller, expires_at)) = state.callers.get(&fingerprint, version) {
             if Timestamp::now() < expires_at {
                 return Box::pin(ready(Ok(caller)));

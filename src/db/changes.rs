@@ -8,6 +8,12 @@
 //! version stands. Any commit anywhere moves the version, so nothing is ever given stale: a
 //! write is seen by the next request on every instance.
 //!
+//! The callers behind tokens are kept with a version of their own: a count in the database
+//! that triggers move on every update or removal of a user or a token (migration
+//! `caller_changes`). It is read again whenever the data version moved, so a deadline
+//! burst of applications, which changes neither, does not make every request look its
+//! caller up again.
+//!
 //! PostgreSQL has no such cheap signal (a query would cost what it saves), so there nothing
 //! is reused and every read goes to the database.
 
@@ -34,6 +40,17 @@ use std::sync::Mutex;
 pub struct ChangeWatch {
     watchers: Vec<Mutex<Watcher>>,
     version: AtomicI64,
+    /// The highest count of caller changes read; the count only ever grows.
+    callers: AtomicI64,
+}
+
+/// The versions of the data at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Versions {
+    /// Moves on any commit.
+    pub data: i64,
+    /// Moves on any change to users or tokens.
+    pub callers: i64,
 }
 
 struct Watcher {
@@ -60,6 +77,23 @@ impl Query for AskDataVersion {
 
 impl RunQueryDsl<SqliteConnection> for AskDataVersion {}
 
+/// The count of caller changes, kept prepared like [`AskDataVersion`].
+#[derive(Debug, Clone, Copy, QueryId)]
+struct AskCallerChanges;
+
+impl QueryFragment<Sqlite> for AskCallerChanges {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql("SELECT version FROM caller_changes WHERE id = 1");
+        Ok(())
+    }
+}
+
+impl Query for AskCallerChanges {
+    type SqlType = BigInt;
+}
+
+impl RunQueryDsl<SqliteConnection> for AskCallerChanges {}
+
 impl ChangeWatch {
     /// Watches the SQLite file at `path` with one connection per server thread.
     pub fn sqlite(path: &str, threads: usize) -> anyhow::Result<Self> {
@@ -73,6 +107,7 @@ impl ChangeWatch {
         Ok(Self {
             watchers,
             version: AtomicI64::new(0),
+            callers: AtomicI64::new(0),
         })
     }
 
@@ -81,24 +116,41 @@ impl ChangeWatch {
         Self {
             watchers: Vec::new(),
             version: AtomicI64::new(0),
+            callers: AtomicI64::new(0),
         }
     }
 
     /// The version of the data now, or `None` when it cannot be told (PostgreSQL, or the
     /// question failed): then nothing may be reused.
     pub fn version(&self) -> Option<i64> {
+        self.versions().map(|versions| versions.data)
+    }
+
+    /// The version of users and tokens now, or `None` when it cannot be told.
+    pub fn callers_version(&self) -> Option<i64> {
+        self.versions().map(|versions| versions.callers)
+    }
+
+    fn versions(&self) -> Option<Versions> {
         let mut watcher = self.watchers.iter().find_map(|w| w.try_lock().ok())?;
         self.ask(&mut watcher)
     }
 
-    /// Asks one connection, moving the version when it noticed a change.
-    fn ask(&self, watcher: &mut Watcher) -> Option<i64> {
+    /// Asks one connection, moving the version when it noticed a change, and reading the
+    /// count of caller changes again then.
+    fn ask(&self, watcher: &mut Watcher) -> Option<Versions> {
         let now = AskDataVersion.get_result::<i64>(&mut watcher.conn).ok()?;
         if watcher.seen != Some(now) {
-            watcher.seen = Some(now);
+            let callers = AskCallerChanges.get_result::<i64>(&mut watcher.conn).ok()?;
+            self.callers.fetch_max(callers, Ordering::SeqCst);
             self.version.fetch_add(1, Ordering::SeqCst);
+            // Noted last: a failed read above is asked again by the next question.
+            watcher.seen = Some(now);
         }
-        Some(self.version.load(Ordering::SeqCst))
+        Some(Versions {
+            data: self.version.load(Ordering::SeqCst),
+            callers: self.callers.load(Ordering::SeqCst),
+        })
     }
 }
 
@@ -171,14 +223,19 @@ mod tests {
         assert_eq!(reused.get(&"c", Some(1)), Some(4));
     }
 
-    /// A database in WAL mode with one table, a connection writing to it and a watch on it.
+    /// A database in WAL mode with a table and the count of caller changes, a connection
+    /// writing to it and a watch on it.
     fn watched_database() -> (tempfile::TempDir, SqliteConnection, ChangeWatch) {
         let folder = tempfile::tempdir().expect("a folder");
         let path = folder.path().join("watched.db");
         let path = path.to_str().expect("a UTF-8 path");
         let mut writer = SqliteConnection::establish(path).expect("opens");
         writer
-            .batch_execute("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER);")
+            .batch_execute(
+                "PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER); \
+                 CREATE TABLE caller_changes (id INTEGER PRIMARY KEY, version INTEGER NOT NULL); \
+                 INSERT INTO caller_changes VALUES (1, 0);",
+            )
             .expect("creates");
         let watch = ChangeWatch::sqlite(path, 2).expect("watches");
         (folder, writer, watch)
@@ -217,17 +274,39 @@ mod tests {
             writer
                 .batch_execute(&format!("INSERT INTO t VALUES ({n})"))
                 .expect("inserts");
-            told.push(watch.ask(&mut first).expect("a version"));
+            told.push(watch.ask(&mut first).expect("a version").data);
         }
         writer
             .batch_execute("INSERT INTO t VALUES (9)")
             .expect("inserts");
-        let after = watch.ask(&mut second).expect("a version");
+        let after = watch.ask(&mut second).expect("a version").data;
         assert!(
             told.iter().all(|&earlier| earlier < after),
             "{after} is newer than every version told before the last commit: {told:?}"
         );
-        assert_eq!(watch.ask(&mut first), Some(after + 1));
-        assert_eq!(watch.ask(&mut second), Some(after + 1));
+        assert_eq!(watch.ask(&mut first).map(|v| v.data), Some(after + 1));
+        assert_eq!(watch.ask(&mut second).map(|v| v.data), Some(after + 1));
+    }
+
+    #[test]
+    fn only_a_counted_caller_change_moves_the_callers_version() {
+        let (_folder, mut writer, watch) = watched_database();
+        let before = watch.callers_version().expect("a version");
+        writer
+            .batch_execute("INSERT INTO t VALUES (1)")
+            .expect("inserts");
+        assert_eq!(
+            watch.callers_version(),
+            Some(before),
+            "another table changed"
+        );
+        writer
+            .batch_execute("UPDATE caller_changes SET version = version + 1 WHERE id = 1")
+            .expect("counts");
+        let moved = watch.callers_version().expect("a version");
+        assert!(moved > before);
+        // The other connection, which has not asked since, tells the same count.
+        let mut second = watch.watchers[1].lock().expect("the second");
+        assert_eq!(watch.ask(&mut second).map(|v| v.callers), Some(moved));
     }
 }

@@ -9,6 +9,7 @@ pub mod lookup;
 pub mod models;
 pub mod schema;
 pub mod sql_types;
+mod writes;
 
 use crate::domain::DomainError;
 use anyhow::Context;
@@ -60,22 +61,36 @@ pub enum Backend {
 }
 
 /// The connection pools. On SQLite, writes go through a single connection so that writers
-/// queue instead of spinning on SQLite's busy handler; requests take their turn for it in
-/// a first-come, first-served queue (`write_turn`), which keeps the slowest answers of a
-/// deadline burst close to the typical ones. Readers run beside the writer thanks to WAL
-/// mode.
+/// queue instead of spinning on SQLite's busy handler: the requests' writes wait on one
+/// queue and are run in groups, one transaction per group (see [`writes`]); the group and
+/// any other writer take turns for the connection in a first-come, first-served order
+/// (`write_turn`), which keeps the slowest answers of a deadline burst close to the typical
+/// ones. Readers run beside the writer thanks to WAL mode.
+///
+/// Reads too wait for a turn in first-come, first-served order, one turn per pooled
+/// connection, before they take a blocking thread: a burst then queues in arrival order
+/// instead of as blocked threads racing for the pool.
 #[derive(Clone)]
-pub enum Database {
+pub struct Database {
+    pools: Pools,
+    read_turns: Arc<Semaphore>,
+}
+
+#[derive(Clone)]
+enum Pools {
     Postgres(PgPool),
     Sqlite {
         readers: SqlitePool,
         writer: SqlitePool,
         write_turn: Arc<Semaphore>,
+        writes: writes::Writes,
     },
 }
 
 #[derive(Debug)]
-struct SqlitePragmas;
+struct SqlitePragmas {
+    writer: bool,
+}
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
@@ -84,7 +99,18 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
              PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
              PRAGMA mmap_size = 268435456;",
         )
-        .map_err(diesel::r2d2::Error::QueryError)
+        .map_err(diesel::r2d2::Error::QueryError)?;
+        if self.writer {
+            // Each request of a group of writes has a savepoint, whose journal stays in
+            // memory. The log is copied back into the file by the checkpointing thread (see
+            // `writes`); the writer does it only if that thread falls far behind.
+            conn.batch_execute(&format!(
+                "PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = {};",
+                writes::CHECKPOINT_FALLBACK_PAGES
+            ))
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
     }
 }
 
@@ -114,7 +140,7 @@ impl Database {
                 .connection_timeout(Duration::from_secs(10))
                 .build(ConnectionManager::<PgConnection>::new(url))
                 .context("cannot connect to PostgreSQL")?;
-            Ok(Database::Postgres(pool))
+            Ok(Database::with(Pools::Postgres(pool), pool_size))
         } else if let Some(path) = sqlite_path(url) {
             let manager = || ConnectionManager::<SqliteConnection>::new(path);
             // A local file does not go stale: no liveness query on every checkout.
@@ -122,46 +148,60 @@ impl Database {
                 .max_size(1)
                 .test_on_check_out(false)
                 .connection_timeout(Duration::from_secs(30))
-                .connection_customizer(Box::new(SqlitePragmas))
+                .connection_customizer(Box::new(SqlitePragmas { writer: true }))
                 .build(manager())
                 .with_context(|| format!("cannot open SQLite database {path}"))?;
             let readers = Pool::builder()
                 .max_size(pool_size)
                 .test_on_check_out(false)
                 .connection_timeout(Duration::from_secs(10))
-                .connection_customizer(Box::new(SqlitePragmas))
+                .connection_customizer(Box::new(SqlitePragmas { writer: false }))
                 .build(manager())
                 .with_context(|| format!("cannot open SQLite database {path}"))?;
-            Ok(Database::Sqlite {
-                readers,
-                writer,
-                write_turn: Arc::new(Semaphore::new(1)),
-            })
+            let write_turn = Arc::new(Semaphore::new(1));
+            let writes = writes::Writes::start(path, writer.clone(), Arc::clone(&write_turn))
+                .context("cannot start the writing thread")?;
+            Ok(Database::with(
+                Pools::Sqlite {
+                    readers,
+                    writer,
+                    write_turn,
+                    writes,
+                },
+                pool_size,
+            ))
         } else {
             anyhow::bail!("unsupported database URL (expected sqlite://FILE or postgres://…)")
         }
     }
 
+    fn with(pools: Pools, pool_size: u32) -> Self {
+        Database {
+            pools,
+            read_turns: Arc::new(Semaphore::new(pool_size as usize)),
+        }
+    }
+
     pub fn backend(&self) -> Backend {
-        match self {
-            Database::Postgres(_) => Backend::Postgres,
-            Database::Sqlite { .. } => Backend::Sqlite,
+        match &self.pools {
+            Pools::Postgres(_) => Backend::Postgres,
+            Pools::Sqlite { .. } => Backend::Sqlite,
         }
     }
 
     /// A connection for reading.
     pub fn reader(&self) -> Result<DbConn, diesel::r2d2::PoolError> {
-        Ok(match self {
-            Database::Postgres(pool) => DbConn::Pg(pool.get()?),
-            Database::Sqlite { readers, .. } => DbConn::Sqlite(readers.get()?),
+        Ok(match &self.pools {
+            Pools::Postgres(pool) => DbConn::Pg(pool.get()?),
+            Pools::Sqlite { readers, .. } => DbConn::Sqlite(readers.get()?),
         })
     }
 
     /// A connection for writing.
     pub fn writer(&self) -> Result<DbConn, diesel::r2d2::PoolError> {
-        Ok(match self {
-            Database::Postgres(pool) => DbConn::Pg(pool.get()?),
-            Database::Sqlite { writer, .. } => DbConn::Sqlite(writer.get()?),
+        Ok(match &self.pools {
+            Pools::Postgres(pool) => DbConn::Pg(pool.get()?),
+            Pools::Sqlite { writer, .. } => DbConn::Sqlite(writer.get()?),
         })
     }
 
@@ -196,40 +236,39 @@ impl Database {
         F: FnOnce(&mut DbConn) -> Result<T, DomainError> + Send + 'static,
         T: Send + 'static,
     {
+        let turn = Arc::clone(&self.read_turns)
+            .acquire_owned()
+            .await
+            .map_err(|e| DomainError::internal(anyhow::anyhow!("read queue closed: {e}")))?;
         let db = self.clone();
         off_the_async_threads(move || {
             let mut conn = db.reader()?;
-            work(&mut conn)
-        })
-        .await
-    }
-
-    /// Runs `work` in one write transaction, off the async threads: it all commits or none
-    /// of it does.
-    pub async fn write<T, F>(&self, work: F) -> Result<T, DomainError>
-    where
-        F: FnOnce(&mut DbConn) -> Result<T, DomainError> + Send + 'static,
-        T: Send + 'static,
-    {
-        // The turn is given back on the blocking thread as soon as the transaction ends,
-        // not when this task is next polled.
-        let turn = match self {
-            Database::Sqlite { write_turn, .. } => {
-                Some(Arc::clone(write_turn).acquire_owned().await.map_err(|e| {
-                    DomainError::internal(anyhow::anyhow!("write queue closed: {e}"))
-                })?)
-            }
-            Database::Postgres(_) => None,
-        };
-        let db = self.clone();
-        off_the_async_threads(move || {
-            let mut conn = db.writer()?;
-            let outcome = write_transaction(&mut conn, work);
+            let outcome = work(&mut conn);
             drop(conn);
             drop(turn);
             outcome
         })
         .await
+    }
+
+    /// Runs `work` in one write transaction, off the async threads: it all commits or none
+    /// of it does, and the answer comes once it is stored.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, DomainError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, DomainError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.pools {
+            Pools::Sqlite { writes, .. } => writes.run(work).await,
+            Pools::Postgres(_) => {
+                let db = self.clone();
+                off_the_async_threads(move || {
+                    let mut conn = db.writer()?;
+                    write_transaction(&mut conn, work)
+                })
+                .await
+            }
+        }
     }
 
     /// Runs `work` in one write transaction from a thread that may block (the command
@@ -239,13 +278,13 @@ impl Database {
         F: FnOnce(&mut DbConn) -> Result<T, E>,
         E: From<DomainError> + From<diesel::result::Error>,
     {
-        let _turn = match self {
-            Database::Sqlite { write_turn, .. } => Some(
+        let _turn = match &self.pools {
+            Pools::Sqlite { write_turn, .. } => Some(
                 wait_here(Arc::clone(write_turn).acquire_owned()).map_err(|e| {
                     DomainError::internal(anyhow::anyhow!("write queue closed: {e}"))
                 })?,
             ),
-            Database::Postgres(_) => None,
+            Pools::Postgres(_) => None,
         };
         let mut conn = self.writer().map_err(DomainError::from)?;
         write_transaction(&mut conn, work)

@@ -3,7 +3,7 @@
 //! fixed-width RFC 3339 text on SQLite (fixed width keeps text order equal to time order).
 
 use crate::domain::Timestamp;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use diesel::deserialize::{self, FromSql};
 use diesel::pg::{Pg, PgValue};
 use diesel::serialize::{self, IsNull, Output, ToSql};
@@ -22,7 +22,11 @@ pub struct DbUuid;
 #[diesel(sqlite_type(name = "Text"))]
 pub struct Instant;
 
-const SQLITE_INSTANT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+/// An instant as SQLite keeps it: `2026-11-27T09:30:00.000000Z`, always to the
+/// microsecond. Written without parsing a format string, as it is on every write.
+fn sqlite_instant(instant: &DateTime<Utc>) -> String {
+    instant.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
 
 /// Writes a UUID for PostgreSQL's binary protocol.
 pub fn uuid_to_pg(value: &Uuid, out: &mut Output<'_, '_, Pg>) -> serialize::Result {
@@ -55,7 +59,7 @@ impl FromSql<Instant, Pg> for Timestamp {
 
 impl ToSql<Instant, Sqlite> for Timestamp {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
-        out.set_value(self.0.format(SQLITE_INSTANT_FORMAT).to_string());
+        out.set_value(sqlite_instant(&self.0));
         Ok(IsNull::No)
     }
 }
@@ -117,3 +121,30 @@ macro_rules! text_column {
     };
 }
 pub use text_column;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn instants_are_written_at_one_width_so_that_text_order_is_time_order() {
+        let instants = [
+            Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5)
+                .single()
+                .expect("an instant"),
+            Utc.timestamp_opt(1_795_000_000, 120_000)
+                .single()
+                .expect("an instant"),
+            Utc.timestamp_opt(1_795_000_000, 999_999_000)
+                .single()
+                .expect("an instant"),
+        ];
+        let written: Vec<String> = instants.iter().map(sqlite_instant).collect();
+        assert_eq!(written[0], "2026-01-02T03:04:05.000000Z");
+        for (instant, text) in instants.iter().zip(&written) {
+            assert_eq!(text, &instant.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
+        }
+        assert!(written[1] < written[2]);
+    }
+}

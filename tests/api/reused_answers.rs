@@ -64,6 +64,42 @@ async fn a_signed_out_token_is_refused_at_once_by_the_other_instance() {
 }
 
 #[tokio::test]
+async fn a_students_new_email_shows_at_once_in_me_on_the_other_instance() {
+    let app = spawn_app().await;
+    let other = app.sibling().await;
+    let usst = app.create_university("USST").await;
+    app.create_program("0854").await;
+    let (student, token) = app
+        .create_student(&usst, "s100", "Li Wei", "0854", Some(80.0))
+        .await;
+    let email_on_other = || async {
+        expect_json(
+            get_on(&app, &other, "/api/v1/me", &token).await,
+            StatusCode::OK,
+        )
+        .await["email"]
+            .as_str()
+            .expect("an email")
+            .to_owned()
+    };
+    assert_eq!(email_on_other().await, "s100@students.test");
+    // Writes that touch no user or token leave the caller kept on the other instance.
+    app.create_base("Lingang Lab", "Shanghai", &usst, &["0854"])
+        .await;
+    assert_eq!(email_on_other().await, "s100@students.test");
+
+    let edited = app
+        .patch(
+            &format!("/api/v1/students/{}", id(&student)),
+            &app.admin,
+            json!({"email": "li.wei@students.test"}),
+        )
+        .await;
+    expect_json(edited, StatusCode::OK).await;
+    assert_eq!(email_on_other().await, "li.wei@students.test");
+}
+
+#[tokio::test]
 async fn a_base_added_renamed_or_filled_shows_at_once_in_the_other_instances_list() {
     let app = spawn_app().await;
     let other = app.sibling().await;

@@ -1,0 +1,5 @@
+DROP TRIGGER api_tokens_deleted_change_callers;
+DROP TRIGGER api_tokens_updated_change_callers;
+DROP TRIGGER users_deleted_change_callers;
+DROP TRIGGER users_updated_change_callers;
+DROP TABLE caller_changes;
