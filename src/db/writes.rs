@@ -164,6 +164,9 @@ fn write_groups(
     committed: &mpsc::SyncSender<()>,
 ) {
     while let Ok(first) = waiting.recv() {
+        // The turn is taken before the group is closed: writes that came while another
+        // writer held it join this group.
+        let held = wait_here(Arc::clone(turn).acquire_owned());
         let mut group = vec![first];
         while group.len() < MOST_PER_GROUP {
             match waiting.try_recv() {
@@ -171,7 +174,10 @@ fn write_groups(
                 Err(_) => break,
             }
         }
-        let ended = run_group(&mut group, writer, turn);
+        let ended = match held {
+            Ok(_turn) => run_group(&mut group, writer),
+            Err(closed) => Err(Failure::Internal(format!("write queue closed: {closed}"))),
+        };
         match &ended {
             // A checkpoint already asked for covers this commit too.
             Ok(()) => _ = committed.try_send(()),
@@ -185,13 +191,7 @@ fn write_groups(
     }
 }
 
-fn run_group(
-    group: &mut [Box<dyn Pending>],
-    writer: &SqlitePool,
-    turn: &Arc<Semaphore>,
-) -> Result<(), Failure> {
-    let _turn = wait_here(Arc::clone(turn).acquire_owned())
-        .map_err(|e| Failure::Internal(format!("write queue closed: {e}")))?;
+fn run_group(group: &mut [Box<dyn Pending>], writer: &SqlitePool) -> Result<(), Failure> {
     let mut conn = DbConn::Sqlite(writer.get().map_err(DomainError::from)?);
     write_transaction(&mut conn, |conn| -> Result<(), DomainError> {
         group.iter_mut().try_for_each(|request| request.run(conn))
@@ -243,13 +243,29 @@ mod tests {
         Ok(())
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_refused_write_in_a_group_leaves_the_others_stored() {
+    /// A migrated database in a temporary folder.
+    fn database() -> (tempfile::TempDir, Database) {
         let dir = tempfile::tempdir().expect("dir");
-        let url = format!("sqlite://{}", dir.path().join("groups.db").display());
+        let url = format!("sqlite://{}", dir.path().join("writes.db").display());
         let db = Database::connect(&url, 4).expect("connect");
         db.migrate().expect("migrate");
+        (dir, db)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refused_write_in_a_group_leaves_the_others_stored() {
+        let (_dir, db) = database();
         let before = count(&db);
+        // Another writer holds the turn while the requests queue, so that they run in
+        // groups as large as a group may be.
+        let holder = db.clone();
+        let held = tokio::task::spawn_blocking(move || {
+            holder.write_blocking(|_| -> Result<(), DomainError> {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                Ok(())
+            })
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
 
         let writes: Vec<_> = (0..200)
             .map(|n| {
@@ -275,16 +291,14 @@ mod tests {
                 Err(other) => panic!("unexpected error: {other}"),
             }
         }
+        held.await.expect("join").expect("the other writer");
         assert_eq!(stored, 133);
         assert_eq!(count(&db), before + 133);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_panicking_write_is_an_internal_error_and_the_queue_goes_on() {
-        let dir = tempfile::tempdir().expect("dir");
-        let url = format!("sqlite://{}", dir.path().join("panic.db").display());
-        let db = Database::connect(&url, 4).expect("connect");
-        db.migrate().expect("migrate");
+        let (_dir, db) = database();
         let before = count(&db);
 
         let panicked = db
