@@ -83,7 +83,7 @@ async fn a_students_new_email_shows_at_once_in_me_on_the_other_instance() {
             .to_owned()
     };
     assert_eq!(email_on_other().await, "s100@students.test");
-    // Writes that touch no user or token leave the caller kept on the other instance.
+    // A write that touches no user or token leaves the caller as it was.
     app.create_base("Lingang Lab", "Shanghai", &usst, &["0854"])
         .await;
     assert_eq!(email_on_other().await, "s100@students.test");
