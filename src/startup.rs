@@ -58,6 +58,7 @@ impl Application {
             changes: crate::db::change_watch(&config.database_url, config.workers)?,
             callers: Reused::new(REUSED_ANSWERS),
             base_pages: Reused::new(REUSED_ANSWERS),
+            list_rules: Reused::new(REUSED_ANSWERS),
         });
         let document = api::openapi::build();
         let served = web::Data::new(api::openapi::Served(serde_json::to_string(&document)?));

@@ -4,7 +4,8 @@ use crate::auth::Caller;
 use crate::config::Config;
 use crate::db::changes::{ChangeWatch, Reused};
 use crate::db::Database;
-use crate::domain::Timestamp;
+use crate::domain::{CycleId, Timestamp};
+use crate::services::applications::{KeptRules, ListRules};
 use crate::telemetry::Metrics;
 use std::sync::Arc;
 
@@ -18,4 +19,16 @@ pub struct AppState {
     pub callers: Reused<String, (Caller, Timestamp)>,
     /// Recently asked pages of `GET /api/v1/bases`, as sent, by query string.
     pub base_pages: Reused<String, actix_web::web::Bytes>,
+    /// The rules ranked lists are checked against, by cycle.
+    pub list_rules: Reused<CycleId, Arc<ListRules>>,
+}
+
+impl AppState {
+    /// The kept list rules, with the version they must have been read at to be given now.
+    pub fn kept_list_rules(&self) -> KeptRules<'_> {
+        KeptRules {
+            store: &self.list_rules,
+            version: self.changes.list_rules_version(),
+        }
+    }
 }

@@ -204,7 +204,14 @@ pub async fn put_mine(
         student,
         program_code,
         preferences,
-    } = applications_service::submit(&state.db, &caller, cycle_id, body.0.preferences).await?;
+    } = applications_service::submit(
+        &state.db,
+        state.kept_list_rules(),
+        &caller,
+        cycle_id,
+        body.0.preferences,
+    )
+    .await?;
     let student_id = student.id;
     Ok(web::Json(ApplicationView {
         id: application.id,

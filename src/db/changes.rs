@@ -12,7 +12,9 @@
 //! that triggers move on every update or removal of a user or a token (migration
 //! `caller_changes`). It is read again whenever the data version moved, so a deadline
 //! burst of applications, which changes neither, does not make every request look its
-//! caller up again.
+//! caller up again. The rules a student's ranked list is checked against (a cycle's
+//! settings, the bases, their programs and seats) are kept the same way, under a count
+//! moved by their own triggers (migration `list_rule_changes`).
 //!
 //! PostgreSQL has no such cheap signal (a query would cost what it saves), so there nothing
 //! is reused and every read goes to the database.
@@ -42,6 +44,8 @@ pub struct ChangeWatch {
     version: AtomicI64,
     /// The highest count of caller changes read; the count only ever grows.
     callers: AtomicI64,
+    /// The highest count of list rule changes read; it only ever grows too.
+    list_rules: AtomicI64,
 }
 
 /// The versions of the data at one moment.
@@ -51,6 +55,8 @@ pub struct Versions {
     pub data: i64,
     /// Moves on any change to users or tokens.
     pub callers: i64,
+    /// Moves on any change to what a ranked list is checked against.
+    pub list_rules: i64,
 }
 
 struct Watcher {
@@ -77,22 +83,26 @@ impl Query for AskDataVersion {
 
 impl RunQueryDsl<SqliteConnection> for AskDataVersion {}
 
-/// The count of caller changes, kept prepared like [`AskDataVersion`].
+/// The counts of caller changes and of list rule changes, kept prepared like
+/// [`AskDataVersion`].
 #[derive(Debug, Clone, Copy, QueryId)]
-struct AskCallerChanges;
+struct AskCounts;
 
-impl QueryFragment<Sqlite> for AskCallerChanges {
+impl QueryFragment<Sqlite> for AskCounts {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        out.push_sql("SELECT version FROM caller_changes WHERE id = 1");
+        out.push_sql(
+            "SELECT (SELECT version FROM caller_changes WHERE id = 1), \
+             (SELECT version FROM list_rule_changes WHERE id = 1)",
+        );
         Ok(())
     }
 }
 
-impl Query for AskCallerChanges {
-    type SqlType = BigInt;
+impl Query for AskCounts {
+    type SqlType = (BigInt, BigInt);
 }
 
-impl RunQueryDsl<SqliteConnection> for AskCallerChanges {}
+impl RunQueryDsl<SqliteConnection> for AskCounts {}
 
 impl ChangeWatch {
     /// Watches the SQLite file at `path` with one connection per server thread.
@@ -108,6 +118,7 @@ impl ChangeWatch {
             watchers,
             version: AtomicI64::new(0),
             callers: AtomicI64::new(0),
+            list_rules: AtomicI64::new(0),
         })
     }
 
@@ -117,6 +128,7 @@ impl ChangeWatch {
             watchers: Vec::new(),
             version: AtomicI64::new(0),
             callers: AtomicI64::new(0),
+            list_rules: AtomicI64::new(0),
         }
     }
 
@@ -131,18 +143,26 @@ impl ChangeWatch {
         self.versions().map(|versions| versions.callers)
     }
 
+    /// The version of the rules ranked lists are checked against now, or `None` when it
+    /// cannot be told.
+    pub fn list_rules_version(&self) -> Option<i64> {
+        self.versions().map(|versions| versions.list_rules)
+    }
+
     fn versions(&self) -> Option<Versions> {
         let mut watcher = self.watchers.iter().find_map(|w| w.try_lock().ok())?;
         self.ask(&mut watcher)
     }
 
     /// Asks one connection, moving the version when it noticed a change, and reading the
-    /// count of caller changes again then.
+    /// counts of caller and list rule changes again then.
     fn ask(&self, watcher: &mut Watcher) -> Option<Versions> {
         let now = AskDataVersion.get_result::<i64>(&mut watcher.conn).ok()?;
         if watcher.seen != Some(now) {
-            let callers = AskCallerChanges.get_result::<i64>(&mut watcher.conn).ok()?;
+            let (callers, list_rules) =
+                AskCounts.get_result::<(i64, i64)>(&mut watcher.conn).ok()?;
             self.callers.fetch_max(callers, Ordering::SeqCst);
+            self.list_rules.fetch_max(list_rules, Ordering::SeqCst);
             self.version.fetch_add(1, Ordering::SeqCst);
             // Noted last: a failed read above is asked again by the next question.
             watcher.seen = Some(now);
@@ -150,6 +170,7 @@ impl ChangeWatch {
         Some(Versions {
             data: self.version.load(Ordering::SeqCst),
             callers: self.callers.load(Ordering::SeqCst),
+            list_rules: self.list_rules.load(Ordering::SeqCst),
         })
     }
 }
@@ -223,8 +244,8 @@ mod tests {
         assert_eq!(reused.get(&"c", Some(1)), Some(4));
     }
 
-    /// A database in WAL mode with a table and the count of caller changes, a connection
-    /// writing to it and a watch on it.
+    /// A database in WAL mode with a table and the counts of caller and list rule changes, a
+    /// connection writing to it and a watch on it.
     fn watched_database() -> (tempfile::TempDir, SqliteConnection, ChangeWatch) {
         let folder = tempfile::tempdir().expect("a folder");
         let path = folder.path().join("watched.db");
@@ -234,7 +255,9 @@ mod tests {
             .batch_execute(
                 "PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER); \
                  CREATE TABLE caller_changes (id INTEGER PRIMARY KEY, version INTEGER NOT NULL); \
-                 INSERT INTO caller_changes VALUES (1, 0);",
+                 INSERT INTO caller_changes VALUES (1, 0); \
+                 CREATE TABLE list_rule_changes (id INTEGER PRIMARY KEY, version INTEGER NOT NULL); \
+                 INSERT INTO list_rule_changes VALUES (1, 0);",
             )
             .expect("creates");
         let watch = ChangeWatch::sqlite(path, 2).expect("watches");
@@ -308,5 +331,112 @@ mod tests {
         // The other connection, which has not asked since, tells the same count.
         let mut second = watch.watchers[1].lock().expect("the second");
         assert_eq!(watch.ask(&mut second).map(|v| v.callers), Some(moved));
+    }
+
+    /// Each step runs on the migrated schema, with whether it must move the version of the
+    /// list rules.
+    #[test]
+    fn the_list_rules_version_moves_on_a_rule_change_and_not_on_a_submission() {
+        let folder = tempfile::tempdir().expect("a folder");
+        let path = folder.path().join("rules.db");
+        let path = path.to_str().expect("a UTF-8 path");
+        crate::db::Database::connect(&format!("sqlite://{path}"), 1)
+            .and_then(|db| db.migrate())
+            .expect("migrates");
+        let mut writer = SqliteConnection::establish(path).expect("opens");
+        writer
+            .batch_execute("PRAGMA busy_timeout = 10000")
+            .expect("waits for the migrating instance's last checkpoint");
+        let watch = ChangeWatch::sqlite(path, 1).expect("watches");
+        let now = "'2026-11-27T10:00:00.000000Z'";
+        writer
+            .batch_execute(&format!(
+                "INSERT INTO universities VALUES ('u', 'U', 'U', '2020-01-01', {now}); \
+                 INSERT INTO programs VALUES ('p', '0854', 'P', {now}); \
+                 INSERT INTO programs VALUES ('q', '0855', 'Q', {now}); \
+                 INSERT INTO cycles VALUES ('c', 'C', {now}, '2026-12-31T00:00:00.000000Z', 5, \
+                     '2027-01-01', '2027-06-30', 0, {now}, NULL, {now}, {now}); \
+                 INSERT INTO students VALUES ('s', 'u', '1', 'S', 's@u.test', 'p', 2026, NULL, \
+                     {now}, {now});"
+            ))
+            .expect("sets up");
+        let steps = [
+            (
+                "a base is added",
+                format!(
+                    "INSERT INTO bases (id, name, organisation, city, host_university_id, \
+                     coordinator_email, created_at, updated_at) \
+                     VALUES ('b', 'B', 'O', 'City', 'u', 'b@o.test', {now}, {now})"
+                ),
+                true,
+            ),
+            (
+                "it accepts a program",
+                "INSERT INTO base_programs VALUES ('b', 'p')".into(),
+                true,
+            ),
+            (
+                "it gets seats",
+                format!("INSERT INTO cycle_seats VALUES ('c', 'b', 3, 0, {now})"),
+                true,
+            ),
+            (
+                "a list is stored",
+                format!(
+                    "UPDATE cycles SET inputs_version = inputs_version + 1, \
+                     inputs_changed_at = {now} WHERE id = 'c'; \
+                     INSERT INTO applications VALUES ('a', 'c', 's', {now}, {now}); \
+                     INSERT INTO application_preferences VALUES ('a', 1, 'b')"
+                ),
+                false,
+            ),
+            (
+                "a seat is taken",
+                "UPDATE cycle_seats SET taken = 1".into(),
+                false,
+            ),
+            (
+                "a student changes program",
+                "UPDATE students SET program_id = 'q'".into(),
+                false,
+            ),
+            (
+                "the seats change",
+                "UPDATE cycle_seats SET seats = 2".into(),
+                true,
+            ),
+            (
+                "the base stops",
+                "UPDATE bases SET active = FALSE".into(),
+                true,
+            ),
+            (
+                "the window closes",
+                "UPDATE cycles SET applications_close_at = '2026-12-01T00:00:00.000000Z'".into(),
+                true,
+            ),
+            (
+                "the match is published",
+                "UPDATE cycles SET published_run_id = 'r'".into(),
+                true,
+            ),
+            (
+                "a program is dropped",
+                "DELETE FROM base_programs".into(),
+                true,
+            ),
+            ("the seats go", "DELETE FROM cycle_seats".into(), true),
+            (
+                "the base goes",
+                "DELETE FROM application_preferences; DELETE FROM bases".into(),
+                true,
+            ),
+        ];
+        for (step, sql, moves) in steps {
+            let before = watch.list_rules_version().expect("a version");
+            writer.batch_execute(&sql).expect(step);
+            let after = watch.list_rules_version().expect("a version");
+            assert_eq!(after > before, moves, "{step}: {before} then {after}");
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! inputs, checked against the cycle and recorded as a change of its inputs.
 
 use crate::auth::Caller;
+use crate::db::changes::Reused;
 use crate::db::lookup;
 use crate::db::models::{ApplicationRow, Cycle, PreferenceRow, RankingRow, Student};
 use crate::db::schema::*;
@@ -11,6 +12,7 @@ use crate::domain::*;
 use crate::services::inputs;
 use diesel::prelude::*;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// The most bases a list may hold, whatever the cycle allows.
 pub const MAX_PREFERENCES: usize = 50;
@@ -28,14 +30,42 @@ pub struct Submitted {
     pub preferences: Vec<BaseId>,
 }
 
+/// What a student's list is checked against in one cycle: the cycle's settings and, per
+/// base, whether it takes interns, its seats in the cycle and the programs it accepts.
+#[derive(Debug)]
+pub struct ListRules {
+    cycle: Cycle,
+    bases: HashMap<BaseId, BaseRules>,
+}
+
+#[derive(Debug)]
+struct BaseRules {
+    active: bool,
+    seats: Option<i32>,
+    programs: Vec<ProgramId>,
+}
+
+/// The rules of each cycle kept by an instance, with the version of the rules they were read
+/// at (see `db::changes`): a deadline burst changes none of them, so its lists are checked
+/// without reading them again.
+pub struct KeptRules<'a> {
+    pub store: &'a Reused<CycleId, Arc<ListRules>>,
+    /// The version of the rules now; `None` (PostgreSQL) keeps nothing.
+    pub version: Option<i64>,
+}
+
 /// Submits or replaces the calling student's ranked list of bases in the cycle.
 pub async fn submit(
     db: &Database,
+    kept: KeptRules<'_>,
     caller: &Caller,
     cycle_id: CycleId,
     preferences: Vec<BaseId>,
 ) -> Result<Submitted, DomainError> {
     caller.require_role(&[Role::Student])?;
+    let student_id = caller
+        .student_id
+        .ok_or_else(|| DomainError::Forbidden("only students apply".into()))?;
     if preferences.is_empty() || preferences.len() > MAX_PREFERENCES {
         return Err(DomainError::broke(
             "preferences",
@@ -43,26 +73,27 @@ pub async fn submit(
             format!("must list 1 to {MAX_PREFERENCES} bases"),
         ));
     }
-    // The checks read on a reader connection, so that the single writer of SQLite is held
-    // only for the writes themselves: deadline bursts queue on it.
-    let checked = preferences.clone();
-    let caller = caller.clone();
-    let (student, program_code) = db
-        .read(move |conn| {
-            let cycle = lookup::cycle(conn, cycle_id)?;
-            let student = own_student(conn, &caller)?;
-            check_preferences(conn, &cycle, &student, &checked)?;
-            let program_code: String = dispatch!(conn, |c| programs::table
-                .find(student.program_id)
-                .select(programs::code)
-                .first(c))?;
-            Ok((student, program_code))
-        })
-        .await?;
-    let student_id = student.id;
+    let rules = match kept.store.get(&cycle_id, kept.version) {
+        Some(rules) => rules,
+        None => {
+            // Kept rules cover every base; read for this list only, they cover its bases.
+            let listed = kept.version.is_none().then(|| preferences.clone());
+            let rules = Arc::new(
+                db.read(move |conn| ListRules::read(conn, cycle_id, listed.as_deref()))
+                    .await?,
+            );
+            kept.store.put(cycle_id, kept.version, Arc::clone(&rules));
+            rules
+        }
+    };
+    rules.check_cycle(preferences.len())?;
     let stored = preferences.clone();
-    let application = db
+    let (application, student, program_code) = db
         .write(move |conn| {
+            // The student's program is read with the write: the writer reads what it last
+            // wrote without going to the file again.
+            let (student, program_code) = student_with_program(conn, student_id)?;
+            rules.check_bases(student.program_id, &stored)?;
             // The version is bumped first: it takes the cycle row, in the order a publish
             // takes it, and refuses once the cycle is published.
             if !inputs::touch(conn, cycle_id)? {
@@ -72,7 +103,8 @@ pub async fn submit(
                     "the cycle's match is published; apply directly to a base with free seats",
                 ));
             }
-            store_list(conn, cycle_id, student_id, &stored)
+            let application = store_list(conn, cycle_id, student_id, &stored)?;
+            Ok((application, student, program_code))
         })
         .await?;
     Ok(Submitted {
@@ -160,102 +192,145 @@ pub async fn save_ranking(
     .await
 }
 
-/// Checks a student's list against the cycle: the window, the limit, and each base.
-fn check_preferences(
-    conn: &mut DbConn,
-    cycle: &Cycle,
-    student: &Student,
-    list: &[BaseId],
-) -> Result<(), DomainError> {
-    let now = Timestamp::now();
-    if cycle.published_run_id.is_some() {
-        return Err(DomainError::broke(
-            "cycle",
-            ListRule::Published,
-            "the cycle's match is published; apply directly to a base with free seats",
-        ));
-    }
-    if now < cycle.applications_open_at {
-        return Err(DomainError::broke(
-            "cycle",
-            ListRule::NotOpenYet,
-            format!("applications open at {}", cycle.applications_open_at),
-        ));
-    }
-    if now >= cycle.applications_close_at {
-        return Err(DomainError::broke(
-            "cycle",
-            ListRule::Closed,
-            format!("applications closed at {}", cycle.applications_close_at),
-        ));
-    }
-    if list.len() > cycle.max_preferences as usize {
-        return Err(DomainError::broke(
-            "preferences",
-            ListRule::Length,
-            format!(
-                "lists {} bases; this cycle allows at most {}",
-                list.len(),
-                cycle.max_preferences
-            ),
-        ));
-    }
-    let rows: Vec<(BaseId, bool, Option<i32>)> = dispatch!(conn, |c| bases::table
-        .left_join(
-            cycle_seats::table.on(cycle_seats::base_id
-                .eq(bases::id)
-                .and(cycle_seats::cycle_id.eq(cycle.id))),
-        )
-        .filter(bases::id.eq_any(list))
-        .select((bases::id, bases::active, cycle_seats::seats.nullable()))
-        .load(c))?;
-    let accepting: HashSet<BaseId> = dispatch!(conn, |c| base_programs::table
-        .filter(base_programs::base_id.eq_any(list))
-        .filter(base_programs::program_id.eq(student.program_id))
-        .select(base_programs::base_id)
-        .load::<BaseId>(c))?
-    .into_iter()
-    .collect();
-    let known: HashMap<BaseId, (bool, Option<i32>)> = rows
-        .into_iter()
-        .map(|(id, active, seats)| (id, (active, seats)))
-        .collect();
-    let mut seen = HashSet::new();
-    let mut errors = Vec::new();
-    for (index, base) in list.iter().enumerate() {
-        let field = format!("preferences[{index}]");
-        let problem = match known.get(base) {
-            _ if !seen.insert(*base) => Some((ListRule::Repeated, "lists this base twice")),
-            None => Some((ListRule::UnknownBase, "no such base")),
-            Some((false, _)) => Some((
-                ListRule::Inactive,
-                "the base is not taking interns (inactive)",
-            )),
-            Some((true, None | Some(0))) => {
-                Some((ListRule::NoSeats, "the base has no seats in this cycle"))
+impl ListRules {
+    /// Reads the rules of the cycle, for the listed bases only or for every base.
+    fn read(
+        conn: &mut DbConn,
+        cycle_id: CycleId,
+        listed: Option<&[BaseId]>,
+    ) -> Result<ListRules, DomainError> {
+        let cycle = lookup::cycle(conn, cycle_id)?;
+        let rows: Vec<(BaseId, bool, Option<i32>)> = dispatch!(conn, |c| {
+            let mut query = bases::table
+                .left_join(
+                    cycle_seats::table.on(cycle_seats::base_id
+                        .eq(bases::id)
+                        .and(cycle_seats::cycle_id.eq(cycle_id))),
+                )
+                .select((bases::id, bases::active, cycle_seats::seats.nullable()))
+                .into_boxed();
+            if let Some(list) = listed {
+                query = query.filter(bases::id.eq_any(list));
             }
-            Some(_) if !accepting.contains(base) => Some((
-                ListRule::WrongProgram,
-                "the base does not accept the student's program",
-            )),
-            Some(_) => None,
-        };
-        if let Some((rule, message)) = problem {
-            errors.push(FieldError::broke(field, rule, message));
+            query.load(c)
+        })?;
+        let accepted: Vec<(BaseId, ProgramId)> = dispatch!(conn, |c| {
+            let mut query = base_programs::table
+                .select((base_programs::base_id, base_programs::program_id))
+                .into_boxed();
+            if let Some(list) = listed {
+                query = query.filter(base_programs::base_id.eq_any(list));
+            }
+            query.load(c)
+        })?;
+        let mut bases: HashMap<BaseId, BaseRules> = rows
+            .into_iter()
+            .map(|(id, active, seats)| {
+                let rules = BaseRules {
+                    active,
+                    seats,
+                    programs: Vec::new(),
+                };
+                (id, rules)
+            })
+            .collect();
+        for (base, program) in accepted {
+            if let Some(rules) = bases.get_mut(&base) {
+                rules.programs.push(program);
+            }
         }
+        Ok(ListRules { cycle, bases })
     }
-    if errors.is_empty() {
+
+    /// Checks a list of `length` bases against the cycle: its window and its limit.
+    fn check_cycle(&self, length: usize) -> Result<(), DomainError> {
+        let now = Timestamp::now();
+        let cycle = &self.cycle;
+        if cycle.published_run_id.is_some() {
+            return Err(DomainError::broke(
+                "cycle",
+                ListRule::Published,
+                "the cycle's match is published; apply directly to a base with free seats",
+            ));
+        }
+        if now < cycle.applications_open_at {
+            return Err(DomainError::broke(
+                "cycle",
+                ListRule::NotOpenYet,
+                format!("applications open at {}", cycle.applications_open_at),
+            ));
+        }
+        if now >= cycle.applications_close_at {
+            return Err(DomainError::broke(
+                "cycle",
+                ListRule::Closed,
+                format!("applications closed at {}", cycle.applications_close_at),
+            ));
+        }
+        if length > cycle.max_preferences as usize {
+            return Err(DomainError::broke(
+                "preferences",
+                ListRule::Length,
+                format!(
+                    "lists {length} bases; this cycle allows at most {}",
+                    cycle.max_preferences
+                ),
+            ));
+        }
         Ok(())
-    } else {
-        Err(DomainError::invalid_fields(errors))
+    }
+
+    /// Checks each base of a student's list: listed once, taking interns, with seats in the
+    /// cycle and accepting the student's program.
+    fn check_bases(&self, program: ProgramId, list: &[BaseId]) -> Result<(), DomainError> {
+        let mut seen = HashSet::new();
+        let mut errors = Vec::new();
+        for (index, base) in list.iter().enumerate() {
+            let problem = match self.bases.get(base) {
+                _ if !seen.insert(*base) => Some((ListRule::Repeated, "lists this base twice")),
+                None => Some((ListRule::UnknownBase, "no such base")),
+                Some(rules) if !rules.active => Some((
+                    ListRule::Inactive,
+                    "the base is not taking interns (inactive)",
+                )),
+                Some(BaseRules {
+                    seats: None | Some(0),
+                    ..
+                }) => Some((ListRule::NoSeats, "the base has no seats in this cycle")),
+                Some(rules) if !rules.programs.contains(&program) => Some((
+                    ListRule::WrongProgram,
+                    "the base does not accept the student's program",
+                )),
+                Some(_) => None,
+            };
+            if let Some((rule, message)) = problem {
+                errors.push(FieldError::broke(
+                    format!("preferences[{index}]"),
+                    rule,
+                    message,
+                ));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::invalid_fields(errors))
+        }
     }
 }
 
-fn own_student(conn: &mut DbConn, caller: &Caller) -> Result<Student, DomainError> {
-    let id = caller
-        .student_id
-        .ok_or_else(|| DomainError::Forbidden("only students apply".into()))?;
-    lookup::student(conn, id)
+/// The student, with the code of its program.
+fn student_with_program(
+    conn: &mut DbConn,
+    id: StudentId,
+) -> Result<(Student, String), DomainError> {
+    dispatch!(conn, |c| students::table
+        .inner_join(programs::table)
+        .filter(students::id.eq(id))
+        .select((Student::as_select(), programs::code))
+        .first(c)
+        .optional())?
+    .ok_or_else(|| DomainError::not_found("student"))
 }
 
 /// Replaces the student's list in the cycle, creating its application the first time.

@@ -463,7 +463,8 @@ async fn save_choices(
         return redirect(choice, "/student");
     };
     let caller = session.caller();
-    match services::applications::submit(&state.db, &caller, cycle.id, list.clone()).await {
+    let kept = state.kept_list_rules();
+    match services::applications::submit(&state.db, kept, &caller, cycle.id, list.clone()).await {
         Ok(_) => redirect(choice, "/student?done=saved#choices"),
         Err(error) => {
             let words = Words::of(choice.lang);

@@ -164,3 +164,122 @@ async fn a_base_added_renamed_or_filled_shows_at_once_in_the_other_instances_lis
         ["Anting Lab"]
     );
 }
+
+#[tokio::test]
+async fn a_list_is_checked_at_once_against_a_base_or_cycle_changed_on_the_other_instance() {
+    let app = spawn_app().await;
+    let other = app.sibling().await;
+    let usst = app.create_university("USST").await;
+    app.create_program("0854").await;
+    app.create_program("0855").await;
+    let lingang = app
+        .create_base("Lingang Lab", "Shanghai", &usst, &["0854"])
+        .await;
+    let baoshan = app
+        .create_base("Baoshan Works", "Shanghai", &usst, &["0854", "0855"])
+        .await;
+    let cycle = app.create_open_cycle("2027 summer", 3).await;
+    app.set_seats(&cycle, &lingang, 2).await;
+    app.set_seats(&cycle, &baoshan, 2).await;
+    let (_, token) = app
+        .create_student(&usst, "s100", "Li Wei", "0854", Some(80.0))
+        .await;
+    let apply_on_other = |list: Vec<&Value>| {
+        let list: Vec<&Value> = list.into_iter().map(|base| &base["id"]).collect();
+        app.client
+            .put(format!(
+                "{other}/api/v1/cycles/{}/applications/me",
+                id(&cycle)
+            ))
+            .bearer_auth(&token)
+            .json(&json!({ "preferences": list }))
+            .send()
+    };
+    let both = || vec![&lingang, &baoshan];
+    for _ in 0..3 {
+        expect_json(apply_on_other(both()).await.expect("sent"), StatusCode::OK).await;
+    }
+    let refusal = |response: reqwest::Response| async move {
+        let problem = expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        let first = &problem["errors"][0];
+        (
+            first["field"].as_str().unwrap_or_default().to_owned(),
+            first["rule"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+
+    let stopped = app
+        .patch(
+            &format!("/api/v1/bases/{}", id(&lingang)),
+            &app.admin,
+            json!({"active": false}),
+        )
+        .await;
+    expect_json(stopped, StatusCode::OK).await;
+    assert_eq!(
+        refusal(apply_on_other(both()).await.expect("sent")).await,
+        ("preferences[0]".into(), "inactive".into())
+    );
+    let restarted = app
+        .patch(
+            &format!("/api/v1/bases/{}", id(&lingang)),
+            &app.admin,
+            json!({"active": true}),
+        )
+        .await;
+    expect_json(restarted, StatusCode::OK).await;
+    expect_json(apply_on_other(both()).await.expect("sent"), StatusCode::OK).await;
+
+    app.set_seats(&cycle, &baoshan, 0).await;
+    assert_eq!(
+        refusal(apply_on_other(both()).await.expect("sent")).await,
+        ("preferences[1]".into(), "no_seats".into())
+    );
+    app.set_seats(&cycle, &baoshan, 2).await;
+
+    let narrowed = app
+        .patch(
+            &format!("/api/v1/bases/{}", id(&baoshan)),
+            &app.admin,
+            json!({"program_codes": ["0855"]}),
+        )
+        .await;
+    expect_json(narrowed, StatusCode::OK).await;
+    assert_eq!(
+        refusal(apply_on_other(both()).await.expect("sent")).await,
+        ("preferences[1]".into(), "wrong_program".into())
+    );
+
+    let anting = app
+        .create_base("Anting Lab", "Shanghai", &usst, &["0854"])
+        .await;
+    app.set_seats(&cycle, &anting, 1).await;
+    expect_json(
+        apply_on_other(vec![&lingang, &anting]).await.expect("sent"),
+        StatusCode::OK,
+    )
+    .await;
+
+    let shortened = app
+        .patch(
+            &format!("/api/v1/cycles/{}", id(&cycle)),
+            &app.admin,
+            json!({"max_preferences": 1}),
+        )
+        .await;
+    expect_json(shortened, StatusCode::OK).await;
+    assert_eq!(
+        refusal(apply_on_other(vec![&lingang, &anting]).await.expect("sent")).await,
+        ("preferences".into(), "length".into())
+    );
+    let mine = expect_json(
+        app.get(
+            &format!("/api/v1/cycles/{}/applications/me", id(&cycle)),
+            &token,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(mine["preferences"], json!([lingang["id"], anting["id"]]));
+}

@@ -1,0 +1,12 @@
+DROP TRIGGER cycle_seats_deleted_change_list_rules;
+DROP TRIGGER cycle_seats_updated_change_list_rules;
+DROP TRIGGER cycle_seats_added_change_list_rules;
+DROP TRIGGER base_programs_deleted_change_list_rules;
+DROP TRIGGER base_programs_updated_change_list_rules;
+DROP TRIGGER base_programs_added_change_list_rules;
+DROP TRIGGER bases_deleted_change_list_rules;
+DROP TRIGGER bases_updated_change_list_rules;
+DROP TRIGGER bases_added_change_list_rules;
+DROP TRIGGER cycles_deleted_change_list_rules;
+DROP TRIGGER cycles_updated_change_list_rules;
+DROP TABLE list_rule_changes;
