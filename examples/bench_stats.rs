@@ -360,7 +360,7 @@ fn seed(db: &Database, placement_count: usize) -> anyhow::Result<Seeded> {
         max_preferences: i32::try_from(PREFERENCES)?,
         starts_on: Utc::now().date_naive(),
         ends_on: Utc::now().date_naive() + TimeDelta::days(60),
-        inputs_version: 0,
+        row_input_changes: 0,
         inputs_changed_at: now,
         published_run_id: None,
         created_at: now,

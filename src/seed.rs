@@ -202,7 +202,7 @@ fn load(conn: &mut DbConn, hash: &str, size: Size) -> anyhow::Result<()> {
         max_preferences: 5,
         starts_on: NaiveDate::from_ymd_opt(2027, 7, 1).unwrap_or_default(),
         ends_on: NaiveDate::from_ymd_opt(2027, 8, 31).unwrap_or_default(),
-        inputs_version: 0,
+        row_input_changes: 0,
         inputs_changed_at: now,
         published_run_id: None,
         created_at: now,

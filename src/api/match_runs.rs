@@ -7,6 +7,7 @@ use crate::dispatch;
 use crate::domain::*;
 use crate::domain::{BaseRefusal, RunStats, RunTimings};
 use crate::error::ApiError;
+use crate::services::inputs;
 use crate::services::match_runs as runs;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
@@ -95,7 +96,7 @@ fn load_run(conn: &mut crate::db::DbConn, id: MatchRunId) -> Result<RunView, Dom
         .optional())?
     .ok_or_else(|| DomainError::not_found("match run"))?;
     let cycle = lookup::cycle(conn, row.cycle_id)?;
-    view(row, cycle.inputs_version)
+    view(row, inputs::version(conn, &cycle)?)
 }
 
 /// Runs the match over a cycle's current applications, rankings and seats. Placements do
@@ -115,7 +116,8 @@ pub async fn create(
     let run = state
         .db
         .read(move |conn| {
-            let current = lookup::cycle(conn, cycle_id)?.inputs_version;
+            let cycle = lookup::cycle(conn, cycle_id)?;
+            let current = inputs::version(conn, &cycle)?;
             view(row, current)
         })
         .await?;
@@ -153,9 +155,10 @@ pub async fn list(
                     .load(c)?;
                 (rows, total)
             });
+            let version = inputs::version(conn, &cycle)?;
             let items = rows
                 .into_iter()
-                .map(|row| view(row, cycle.inputs_version))
+                .map(|row| view(row, version))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((items, total))
         })

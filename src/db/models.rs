@@ -71,7 +71,10 @@ pub struct Cycle {
     pub max_preferences: i32,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
-    pub inputs_version: i64,
+    /// Changes to the inputs counted on the cycle's own row; the inputs' version adds the
+    /// changes counted apart (`services::inputs::version`).
+    #[diesel(column_name = inputs_version)]
+    pub row_input_changes: i64,
     pub inputs_changed_at: Timestamp,
     pub published_run_id: Option<MatchRunId>,
     pub created_at: Timestamp,

@@ -359,3 +359,16 @@ diesel::joinable!(web_sessions -> users (user_id));
 diesel::joinable!(password_links -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(web_sessions, users);
 diesel::allow_tables_to_appear_in_same_query!(password_links, users);
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::sql_types::*;
+    cycle_input_counts (cycle_id, slot) {
+        cycle_id -> DbUuid,
+        slot -> Integer,
+        changes -> Integer,
+    }
+}
+
+diesel::joinable!(cycle_input_counts -> cycles (cycle_id));
+diesel::allow_tables_to_appear_in_same_query!(cycle_input_counts, cycles);

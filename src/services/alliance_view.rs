@@ -30,12 +30,13 @@ pub fn runs(conn: &mut DbConn, cycle: &Cycle) -> Result<Vec<RunLine>, DomainErro
         .order((match_runs::created_at.desc(), match_runs::id))
         .limit(RUNS_SHOWN)
         .load(c))?;
+    let version = crate::services::inputs::version(conn, cycle)?;
     rows.into_iter()
         .map(|row| {
             let stats: RunStats =
                 serde_json::from_str(&row.stats).map_err(DomainError::internal)?;
             Ok(RunLine {
-                stale: is_stale(&row, cycle.inputs_version),
+                stale: is_stale(&row, version),
                 stats,
                 row,
             })

@@ -86,7 +86,7 @@ pub async fn create(
         max_preferences: fields.max_preferences,
         starts_on: fields.starts_on,
         ends_on: fields.ends_on,
-        inputs_version: 0,
+        row_input_changes: 0,
         inputs_changed_at: now,
         published_run_id: None,
         created_at: now,

@@ -8,6 +8,7 @@ use crate::db::{read_transaction, Database, DbConn};
 use crate::dispatch;
 use crate::domain::*;
 use crate::matching::{self, Explainer, Market, Matching, RefusalReason, Statistics};
+use crate::services::inputs;
 use diesel::prelude::*;
 use rand::Rng;
 use std::collections::HashMap;
@@ -32,12 +33,8 @@ pub struct RunInputs {
 /// Reads the inputs of a cycle in one consistent snapshot.
 pub fn load_inputs(conn: &mut DbConn, cycle: CycleId) -> Result<RunInputs, DomainError> {
     read_transaction(conn, |conn| {
-        let version: i64 = dispatch!(conn, |c| cycles::table
-            .find(cycle)
-            .select(cycles::inputs_version)
-            .first(c)
-            .optional())?
-        .ok_or_else(|| DomainError::not_found("cycle"))?;
+        let row = crate::db::lookup::cycle(conn, cycle)?;
+        let version = inputs::version(conn, &row)?;
         let seat_rows: Vec<(BaseId, i32, bool)> = dispatch!(conn, |c| cycle_seats::table
             .inner_join(bases::table)
             .filter(cycle_seats::cycle_id.eq(cycle))
@@ -390,36 +387,29 @@ pub fn publish(
         .optional())?
     .ok_or_else(|| DomainError::not_found("match run"))?;
     let now = Timestamp::now();
-    // The cycle's row is claimed first, on the condition that no input changed since the
-    // run: an input change holding the row makes this wait and then miss, and one that
-    // comes later finds the cycle published (see `inputs`).
-    let claimed = dispatch!(conn, |c| diesel::update(
-        cycles::table
-            .find(run.cycle_id)
-            .filter(cycles::inputs_version.eq(run.inputs_version))
-            .filter(cycles::published_run_id.is_null())
-    )
-    .set((
-        cycles::published_run_id.eq(Some(run_id)),
-        cycles::updated_at.eq(now),
-    ))
-    .execute(c))?;
-    if claimed != 1 {
-        let published: Option<MatchRunId> = dispatch!(conn, |c| cycles::table
-            .find(run.cycle_id)
-            .select(cycles::published_run_id)
-            .first(c))?;
-        return Err(match published {
-            Some(published) => DomainError::conflict(
-                Conflict::CyclePublished,
-                format!("the cycle's match is published already (run {published})"),
-            ),
-            None => DomainError::conflict(
-                Conflict::RunStale,
-                "the run is stale: applications, rankings or seats changed after it; run the match again",
-            ),
-        });
+    // The cycle's row is claimed first: an input change holding it makes this wait and
+    // then see the change, and one that comes later finds the cycle published (see
+    // `inputs`).
+    let cycle =
+        inputs::claim(conn, run.cycle_id)?.ok_or_else(|| DomainError::not_found("cycle"))?;
+    if let Some(published) = cycle.published_run_id {
+        return Err(DomainError::conflict(
+            Conflict::CyclePublished,
+            format!("the cycle's match is published already (run {published})"),
+        ));
     }
+    if inputs::version(conn, &cycle)? != run.inputs_version {
+        return Err(DomainError::conflict(
+            Conflict::RunStale,
+            "the run is stale: applications, rankings or seats changed after it; run the match again",
+        ));
+    }
+    dispatch!(conn, |c| diesel::update(cycles::table.find(run.cycle_id))
+        .set((
+            cycles::published_run_id.eq(Some(run_id)),
+            cycles::updated_at.eq(now),
+        ))
+        .execute(c))?;
     let matched: Vec<(StudentId, Option<BaseId>)> = dispatch!(conn, |c| match_assignments::table
         .filter(match_assignments::run_id.eq(run_id))
         .filter(match_assignments::base_id.is_not_null())

@@ -790,7 +790,10 @@ async fn run_of(state: &AppState, id: MatchRunId) -> Result<Option<RunLine>, Dom
             let stats: RunStats =
                 serde_json::from_str(&row.stats).map_err(DomainError::internal)?;
             Ok(Some(RunLine {
-                stale: services::match_runs::is_stale(&row, cycle.inputs_version),
+                stale: services::match_runs::is_stale(
+                    &row,
+                    services::inputs::version(conn, &cycle)?,
+                ),
                 stats,
                 row,
             }))

@@ -612,3 +612,85 @@ async fn a_publish_racing_application_changes_never_publishes_a_run_they_made_st
         }
     }
 }
+
+/// The order the race above can hit only by chance, made certain: a list change is under way
+/// (its cycle counted, not yet committed) when the publish starts. The publish must wait
+/// for it and then refuse the run as stale; publishing it would hand out offers made from a
+/// list the student has already replaced.
+#[tokio::test]
+async fn a_publish_waits_for_a_change_under_way_and_refuses_the_run_it_made_stale() {
+    use placemat::db::Database;
+    use placemat::domain::{Conflict, CycleId, DomainError, MatchRunId, UserId};
+    use placemat::services::{inputs, match_runs};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let app = spawn_app().await;
+    let usst = app.create_university("USST").await;
+    app.create_program("0854").await;
+    let base = app.create_base("North", "Wuxi", &usst, &["0854"]).await;
+    let cycle = app.create_open_cycle("Held", 2).await;
+    app.set_seats(&cycle, &base, 5).await;
+    let (_, token) = app
+        .create_student(&usst, "h01", "Holder", "0854", Some(50.0))
+        .await;
+    let applied = app
+        .put(
+            &format!("/api/v1/cycles/{}/applications/me", id(&cycle)),
+            &token,
+            json!({"preferences": [base["id"]]}),
+        )
+        .await;
+    expect_json(applied, StatusCode::OK).await;
+    let me = expect_json(app.get("/api/v1/me", &app.admin).await, StatusCode::OK).await;
+
+    fn parse<T: std::str::FromStr>(value: &Value) -> T {
+        match value.as_str().map(str::parse) {
+            Some(Ok(id)) => id,
+            _ => panic!("not an id: {value}"),
+        }
+    }
+    let cycle_id: CycleId = parse(&cycle["id"]);
+    let admin: UserId = parse(&me["id"]);
+    let db = Database::connect(&app.config.database_url, 2).expect("connects");
+    // Earlier changes, enough to have counted in every slot: the change below then only
+    // updates its slot, and no foreign key check takes the cycle's row for it.
+    db.write_blocking(|conn| -> Result<(), DomainError> {
+        for _ in 0..1000 {
+            assert!(inputs::touch(conn, cycle_id)?);
+        }
+        Ok(())
+    })
+    .expect("counted");
+    let run = run_match(&app, &cycle, 7).await;
+    let run_id: MatchRunId = parse(&run["id"]);
+    let (counted, started) = mpsc::channel();
+    let changing = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            db.write_blocking(|conn| -> Result<bool, DomainError> {
+                let open = inputs::touch(conn, cycle_id)?;
+                counted.send(()).expect("the publish waits to hear");
+                std::thread::sleep(Duration::from_millis(500));
+                Ok(open)
+            })
+        })
+    };
+    started.recv().expect("the change counted");
+    let publishing = std::thread::spawn(move || {
+        db.write_blocking(|conn| match_runs::publish(conn, run_id, admin))
+    });
+
+    assert_eq!(changing.join().expect("the change ends").ok(), Some(true));
+    match publishing.join().expect("the publish ends") {
+        Err(DomainError::Conflict(Conflict::RunStale, _)) => {}
+        other => panic!("the publish went past a change under way: {other:?}"),
+    }
+    let after = expect_json(
+        app.get(&format!("/api/v1/cycles/{}", id(&cycle)), &app.admin)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(after["published_run_id"].is_null());
+}

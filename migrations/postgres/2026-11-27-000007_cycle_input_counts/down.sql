@@ -1,0 +1,1 @@
+DROP TABLE cycle_input_counts;
