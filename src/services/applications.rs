@@ -94,8 +94,8 @@ pub async fn submit(
             // wrote without going to the file again.
             let (student, program_code) = student_with_program(conn, student_id)?;
             rules.check_bases(student.program_id, &stored)?;
-            // The version is bumped first: it takes the cycle row, in the order a publish
-            // takes it, and refuses once the cycle is published.
+            // The change is counted before anything is written: that takes the cycle's row
+            // first, as a publish does, and refuses once the cycle is published.
             if !inputs::touch(conn, cycle_id)? {
                 return Err(DomainError::broke(
                     "cycle",
