@@ -11,13 +11,10 @@
 //! SQLite in a temporary folder by default; `PLACEMAT_BENCH_EMPTY_DATABASE_URL=postgres://…/db`
 //! runs it on an empty PostgreSQL database instead.
 
-use diesel::prelude::*;
-use placemat::auth::token;
+mod common;
+
 use placemat::config::Config;
-use placemat::db::models::ApiToken;
-use placemat::db::schema::{api_tokens, users};
-use placemat::dispatch;
-use placemat::domain::{StudentId, Timestamp, TokenId, UserId};
+use placemat::domain::StudentId;
 use placemat::startup::Application;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -121,39 +118,10 @@ async fn main() -> anyhow::Result<()> {
             lists.push((student, item["preferences"].clone()));
         }
     }
-    // Logging 6,000 students in would measure password hashing; mint their tokens instead.
     let token_db = db.clone();
     let tokens: HashMap<StudentId, String> =
-        tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let mut conn = token_db.writer()?;
-            let logins: Vec<(UserId, Option<StudentId>)> = dispatch!(&mut conn, |c| users::table
-                .filter(users::student_id.is_not_null())
-                .select((users::id, users::student_id))
-                .load(c))?;
-            let now = Timestamp::now();
-            let mut tokens = HashMap::new();
-            let mut rows = Vec::new();
-            for (user, student) in logins {
-                let Some(student) = student else { continue };
-                let secret = token::generate();
-                rows.push(ApiToken {
-                    id: TokenId::generate(),
-                    user_id: user,
-                    token_hash: token::fingerprint(&secret),
-                    created_at: now,
-                    expires_at: now + chrono::Duration::hours(1),
-                    revoked_at: None,
-                });
-                tokens.insert(student, secret);
-            }
-            for chunk in rows.chunks(1000) {
-                dispatch!(&mut conn, |c| diesel::insert_into(api_tokens::table)
-                    .values(chunk)
-                    .execute(c))?;
-            }
-            Ok(tokens)
-        })
-        .await??;
+        tokio::task::spawn_blocking(move || common::for_students(&mut token_db.writer()?, 1))
+            .await??;
 
     println!(
         "\n== application deadline burst: {} submissions from {clients} concurrent clients, {instances} instance(s)",

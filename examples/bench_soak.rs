@@ -19,17 +19,16 @@
 //! `PLACEMAT_BENCH_POSTGRES_URL=postgres://user@host:port` adds a run on PostgreSQL: the
 //! benchmark creates a database of its own there for each size and drops it afterwards.
 
+mod common;
+
 use anyhow::Context;
 use diesel::prelude::*;
-use placemat::auth::token;
 use placemat::config::Config;
-use placemat::db::models::{ApiToken, User};
-use placemat::db::schema::{api_tokens, bases, placements, users};
+use placemat::db::models::User;
+use placemat::db::schema::{bases, placements, users};
 use placemat::db::Database;
 use placemat::dispatch;
-use placemat::domain::{
-    BaseId, PlacementId, PlacementStatus, Role, StudentId, Timestamp, TokenId, UserId,
-};
+use placemat::domain::{BaseId, PlacementId, PlacementStatus, Role, StudentId, Timestamp, UserId};
 use placemat::seed::{self, Size};
 use placemat::startup::Application;
 use serde_json::{json, Value};
@@ -192,10 +191,6 @@ fn mint_tokens(
 ) -> anyhow::Result<(HashMap<StudentId, String>, HashMap<BaseId, String>)> {
     let mut conn = db.writer()?;
     let now = Timestamp::now();
-    let students: Vec<(UserId, Option<StudentId>)> = dispatch!(&mut conn, |c| users::table
-        .filter(users::student_id.is_not_null())
-        .select((users::id, users::student_id))
-        .load(c))?;
     let base_ids: Vec<BaseId> = dispatch!(&mut conn, |c| bases::table.select(bases::id).load(c))?;
     let coordinators: Vec<User> = base_ids
         .iter()
@@ -215,36 +210,14 @@ fn mint_tokens(
             .values(chunk)
             .execute(c))?;
     }
-    let mut rows = Vec::new();
-    let mut mint = |user: UserId| {
-        let secret = token::generate();
-        rows.push(ApiToken {
-            id: TokenId::generate(),
-            user_id: user,
-            token_hash: token::fingerprint(&secret),
-            created_at: now,
-            expires_at: now + chrono::Duration::hours(2),
-            revoked_at: None,
-        });
-        secret
-    };
-    let mut student_tokens = HashMap::new();
-    for (user, student) in students {
-        if let Some(student) = student {
-            student_tokens.insert(student, mint(user));
-        }
-    }
-    let mut base_tokens = HashMap::new();
-    for coordinator in &coordinators {
-        if let Some(base) = coordinator.base_id {
-            base_tokens.insert(base, mint(coordinator.id));
-        }
-    }
-    for chunk in rows.chunks(1000) {
-        dispatch!(&mut conn, |c| diesel::insert_into(api_tokens::table)
-            .values(chunk)
-            .execute(c))?;
-    }
+    let student_tokens = common::for_students(&mut conn, 2)?;
+    let coordinator_ids: Vec<UserId> = coordinators.iter().map(|user| user.id).collect();
+    let secrets = common::mint(&mut conn, &coordinator_ids, 2)?;
+    let base_tokens = coordinators
+        .iter()
+        .zip(secrets)
+        .filter_map(|(coordinator, secret)| coordinator.base_id.map(|base| (base, secret)))
+        .collect();
     Ok((student_tokens, base_tokens))
 }
 
