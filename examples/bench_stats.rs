@@ -361,7 +361,6 @@ fn seed(db: &Database, placement_count: usize) -> anyhow::Result<Seeded> {
         starts_on: Utc::now().date_naive(),
         ends_on: Utc::now().date_naive() + TimeDelta::days(60),
         row_input_changes: 0,
-        inputs_changed_at: now,
         published_run_id: None,
         created_at: now,
         updated_at: now,

@@ -203,7 +203,6 @@ fn load(conn: &mut DbConn, hash: &str, size: Size) -> anyhow::Result<()> {
         starts_on: NaiveDate::from_ymd_opt(2027, 7, 1).unwrap_or_default(),
         ends_on: NaiveDate::from_ymd_opt(2027, 8, 31).unwrap_or_default(),
         row_input_changes: 0,
-        inputs_changed_at: now,
         published_run_id: None,
         created_at: now,
         updated_at: now,

@@ -355,7 +355,7 @@ mod tests {
                  INSERT INTO programs VALUES ('p', '0854', 'P', {now}); \
                  INSERT INTO programs VALUES ('q', '0855', 'Q', {now}); \
                  INSERT INTO cycles VALUES ('c', 'C', {now}, '2026-12-31T00:00:00.000000Z', 5, \
-                     '2027-01-01', '2027-06-30', 0, {now}, NULL, {now}, {now}); \
+                     '2027-01-01', '2027-06-30', 0, NULL, {now}, {now}); \
                  INSERT INTO students VALUES ('s', 'u', '1', 'S', 's@u.test', 'p', 2026, NULL, \
                      {now}, {now});"
             ))
@@ -383,8 +383,7 @@ mod tests {
             (
                 "a list is stored",
                 format!(
-                    "UPDATE cycles SET inputs_version = inputs_version + 1, \
-                     inputs_changed_at = {now} WHERE id = 'c'; \
+                    "UPDATE cycles SET inputs_version = inputs_version + 1 WHERE id = 'c'; \
                      INSERT INTO applications VALUES ('a', 'c', 's', {now}, {now}); \
                      INSERT INTO application_preferences VALUES ('a', 1, 'b')"
                 ),

@@ -75,7 +75,6 @@ pub struct Cycle {
     /// changes counted apart (`services::inputs::version`).
     #[diesel(column_name = inputs_version)]
     pub row_input_changes: i64,
-    pub inputs_changed_at: Timestamp,
     pub published_run_id: Option<MatchRunId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

@@ -62,7 +62,6 @@ diesel::table! {
         starts_on -> Date,
         ends_on -> Date,
         inputs_version -> BigInt,
-        inputs_changed_at -> Instant,
         published_run_id -> Nullable<DbUuid>,
         created_at -> Instant,
         updated_at -> Instant,

@@ -87,7 +87,6 @@ pub async fn create(
         starts_on: fields.starts_on,
         ends_on: fields.ends_on,
         row_input_changes: 0,
-        inputs_changed_at: now,
         published_run_id: None,
         created_at: now,
         updated_at: now,

@@ -21,7 +21,7 @@ use crate::db::models::Cycle;
 use crate::db::schema::{applications, cycle_input_counts, cycles};
 use crate::db::DbConn;
 use crate::dispatch;
-use crate::domain::{CycleId, MatchRunId, StudentId, Timestamp};
+use crate::domain::{CycleId, MatchRunId, StudentId};
 use diesel::dsl::sum;
 use diesel::prelude::*;
 use rand::Rng;
@@ -43,10 +43,7 @@ pub fn touch(conn: &mut DbConn, cycle: CycleId) -> QueryResult<bool> {
                     .find(cycle)
                     .filter(cycles::published_run_id.is_null()),
             )
-            .set((
-                cycles::inputs_version.eq(cycles::inputs_version + 1),
-                cycles::inputs_changed_at.eq(Timestamp::now()),
-            ))
+            .set(cycles::inputs_version.eq(cycles::inputs_version + 1))
             .execute(&mut **c)?;
             return Ok(counted == 1);
         }
@@ -106,14 +103,10 @@ pub fn claim(conn: &mut DbConn, cycle: CycleId) -> QueryResult<Option<Cycle>> {
 /// Records that an input of every cycle not yet published changed (a base's programs or
 /// its active flag, say).
 pub fn touch_unpublished(conn: &mut DbConn) -> QueryResult<()> {
-    let now = Timestamp::now();
     dispatch!(conn, |c| diesel::update(
         cycles::table.filter(cycles::published_run_id.is_null())
     )
-    .set((
-        cycles::inputs_version.eq(cycles::inputs_version + 1),
-        cycles::inputs_changed_at.eq(now),
-    ))
+    .set(cycles::inputs_version.eq(cycles::inputs_version + 1))
     .execute(c))?;
     Ok(())
 }
@@ -121,7 +114,6 @@ pub fn touch_unpublished(conn: &mut DbConn) -> QueryResult<()> {
 /// Records that an input changed in every cycle not yet published where the student has
 /// applied: the score orders the student among each base's applicants it has not ranked.
 pub fn touch_applied(conn: &mut DbConn, student: StudentId) -> QueryResult<()> {
-    let now = Timestamp::now();
     dispatch!(conn, |c| diesel::update(
         cycles::table
             .filter(cycles::published_run_id.is_null())
@@ -133,10 +125,7 @@ pub fn touch_applied(conn: &mut DbConn, student: StudentId) -> QueryResult<()> {
                 )
             )
     )
-    .set((
-        cycles::inputs_version.eq(cycles::inputs_version + 1),
-        cycles::inputs_changed_at.eq(now),
-    ))
+    .set(cycles::inputs_version.eq(cycles::inputs_version + 1))
     .execute(c))?;
     Ok(())
 }

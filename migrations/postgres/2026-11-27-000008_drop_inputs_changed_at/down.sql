@@ -1,0 +1,1 @@
+ALTER TABLE cycles ADD COLUMN inputs_changed_at TIMESTAMPTZ NOT NULL DEFAULT now();
