@@ -196,6 +196,15 @@ async fn a_list_is_checked_at_once_against_a_base_or_cycle_changed_on_the_other_
             .send()
     };
     let both = || vec![&lingang, &baoshan];
+    // The alliance admin edits on the first instance; every list goes to the other.
+    let first = &app;
+    let edit = move |path: String, change: Value| async move {
+        expect_json(
+            first.patch(&path, &first.admin, change).await,
+            StatusCode::OK,
+        )
+        .await
+    };
     for _ in 0..3 {
         expect_json(apply_on_other(both()).await.expect("sent"), StatusCode::OK).await;
     }
@@ -208,26 +217,20 @@ async fn a_list_is_checked_at_once_against_a_base_or_cycle_changed_on_the_other_
         )
     };
 
-    let stopped = app
-        .patch(
-            &format!("/api/v1/bases/{}", id(&lingang)),
-            &app.admin,
-            json!({"active": false}),
-        )
-        .await;
-    expect_json(stopped, StatusCode::OK).await;
+    edit(
+        format!("/api/v1/bases/{}", id(&lingang)),
+        json!({"active": false}),
+    )
+    .await;
     assert_eq!(
         refusal(apply_on_other(both()).await.expect("sent")).await,
         ("preferences[0]".into(), "inactive".into())
     );
-    let restarted = app
-        .patch(
-            &format!("/api/v1/bases/{}", id(&lingang)),
-            &app.admin,
-            json!({"active": true}),
-        )
-        .await;
-    expect_json(restarted, StatusCode::OK).await;
+    edit(
+        format!("/api/v1/bases/{}", id(&lingang)),
+        json!({"active": true}),
+    )
+    .await;
     expect_json(apply_on_other(both()).await.expect("sent"), StatusCode::OK).await;
 
     app.set_seats(&cycle, &baoshan, 0).await;
@@ -237,14 +240,11 @@ async fn a_list_is_checked_at_once_against_a_base_or_cycle_changed_on_the_other_
     );
     app.set_seats(&cycle, &baoshan, 2).await;
 
-    let narrowed = app
-        .patch(
-            &format!("/api/v1/bases/{}", id(&baoshan)),
-            &app.admin,
-            json!({"program_codes": ["0855"]}),
-        )
-        .await;
-    expect_json(narrowed, StatusCode::OK).await;
+    edit(
+        format!("/api/v1/bases/{}", id(&baoshan)),
+        json!({"program_codes": ["0855"]}),
+    )
+    .await;
     assert_eq!(
         refusal(apply_on_other(both()).await.expect("sent")).await,
         ("preferences[1]".into(), "wrong_program".into())
@@ -260,14 +260,11 @@ async fn a_list_is_checked_at_once_against_a_base_or_cycle_changed_on_the_other_
     )
     .await;
 
-    let shortened = app
-        .patch(
-            &format!("/api/v1/cycles/{}", id(&cycle)),
-            &app.admin,
-            json!({"max_preferences": 1}),
-        )
-        .await;
-    expect_json(shortened, StatusCode::OK).await;
+    edit(
+        format!("/api/v1/cycles/{}", id(&cycle)),
+        json!({"max_preferences": 1}),
+    )
+    .await;
     assert_eq!(
         refusal(apply_on_other(vec![&lingang, &anting]).await.expect("sent")).await,
         ("preferences".into(), "length".into())
