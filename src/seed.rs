@@ -8,6 +8,7 @@ use crate::db::{Database, DbConn};
 use crate::dispatch;
 use crate::domain::*;
 use chrono::{Duration, NaiveDate};
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -253,9 +254,11 @@ fn load(conn: &mut DbConn, hash: &str, size: Size) -> anyhow::Result<()> {
             student_id: Some(id),
             created_at: now,
         });
-        let mut eligible = bases_by_program[program].clone();
-        eligible.shuffle(&mut rng);
-        eligible.truncate(rng.gen_range(1..=5));
+        let listed = rng.gen_range(1..=5);
+        let eligible: Vec<usize> = bases_by_program[program]
+            .choose_multiple(&mut rng, listed)
+            .copied()
+            .collect();
         let application = ApplicationRow {
             id: ApplicationId::generate(),
             cycle_id: cycle.id,
@@ -305,7 +308,8 @@ fn load(conn: &mut DbConn, hash: &str, size: Size) -> anyhow::Result<()> {
         login.email = student.email.clone();
     }
 
-    dispatch!(conn, |c| {
+    set_sqlite_cache(conn, LOAD_CACHE_KIB)?;
+    let inserted = dispatch!(conn, |c| {
         diesel::insert_into(universities::table)
             .values(&universities_rows)
             .execute(c)?;
@@ -345,6 +349,23 @@ fn load(conn: &mut DbConn, hash: &str, size: Size) -> anyhow::Result<()> {
                 .execute(c)?;
         }
         Ok::<(), diesel::result::Error>(())
-    })?;
+    });
+    set_sqlite_cache(conn, SQLITE_DEFAULT_CACHE_KIB)?;
+    Ok(inserted?)
+}
+
+/// The page cache of a demo load on SQLite, in KiB. A load of ten alliances dirties far more
+/// pages than the writer's usual cache holds, and each page spilled to the log before the
+/// commit is read back at the next insert into it.
+const LOAD_CACHE_KIB: u32 = 128 * 1024;
+
+/// SQLite's own page cache size, which the writer keeps outside a demo load.
+const SQLITE_DEFAULT_CACHE_KIB: u32 = 2000;
+
+/// Sets the page cache of a SQLite connection; PostgreSQL has nothing to set.
+fn set_sqlite_cache(conn: &mut DbConn, kib: u32) -> anyhow::Result<()> {
+    if let DbConn::Sqlite(c) = conn {
+        c.batch_execute(&format!("PRAGMA cache_size = -{kib}"))?;
+    }
     Ok(())
 }
