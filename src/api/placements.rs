@@ -82,28 +82,16 @@ pub struct NoteRequest {
     pub reason: Option<String>,
 }
 
-type ViewRow = (PlacementRow, String, UniversityId, String);
-
-/// A history entry as read: when, the actor's email, from, to, reason.
-type EventRow = (
-    Timestamp,
-    Option<String>,
-    Option<PlacementStatus>,
-    PlacementStatus,
-    Option<String>,
-);
-
-fn to_view(
-    (row, student_name, university_id, base_name): ViewRow,
-) -> Result<PlacementView, DomainError> {
-    Ok(PlacementView {
+fn to_view(listed: lifecycle::Listed) -> PlacementView {
+    let row = listed.placement;
+    PlacementView {
         id: row.id,
         cycle_id: row.cycle_id,
         student_id: row.student_id,
-        student_name,
-        university_id,
+        student_name: listed.student_name,
+        university_id: listed.university_id,
         base_id: row.base_id,
-        base_name,
+        base_name: listed.base_name,
         status: row.status,
         source: row.source,
         run_id: row.run_id,
@@ -111,47 +99,43 @@ fn to_view(
         created_at: row.created_at,
         updated_at: row.updated_at,
         history: None,
-    })
+    }
 }
 
 /// A placement with its history.
 pub fn detail(conn: &mut DbConn, id: PlacementId) -> Result<PlacementView, DomainError> {
-    let row: ViewRow = dispatch!(conn, |c| placements::table
-        .inner_join(students::table)
-        .inner_join(bases::table)
-        .filter(placements::id.eq(id))
-        .select((
-            PlacementRow::as_select(),
-            students::name,
-            students::university_id,
-            bases::name
-        ))
-        .first(c))?;
-    let events: Vec<EventRow> = dispatch!(conn, |c| placement_events::table
-        .left_join(users::table.on(users::id.nullable().eq(placement_events::actor_user_id)))
-        .filter(placement_events::placement_id.eq(id))
-        .select((
-            placement_events::at,
-            users::email.nullable(),
-            placement_events::from_status,
-            placement_events::to_status,
-            placement_events::reason,
-        ))
-        .order((placement_events::at, placement_events::id))
-        .load(c))?;
-    let history = events
+    let (placement, student_name, student_number, university_id, base_name) =
+        dispatch!(conn, |c| placements::table
+            .inner_join(students::table)
+            .inner_join(bases::table)
+            .filter(placements::id.eq(id))
+            .select((
+                PlacementRow::as_select(),
+                students::name,
+                students::student_number,
+                students::university_id,
+                bases::name
+            ))
+            .first(c))?;
+    let history = lifecycle::history(conn, &[id])?
+        .remove(&id)
+        .unwrap_or_default()
         .into_iter()
-        .map(|(at, actor, from, to, reason)| {
-            Ok(HistoryEntry {
-                at,
-                actor,
-                from,
-                to,
-                reason,
-            })
+        .map(|step| HistoryEntry {
+            at: step.at,
+            actor: step.actor,
+            from: step.from,
+            to: step.to,
+            reason: step.reason,
         })
-        .collect::<Result<Vec<_>, DomainError>>()?;
-    let mut view = to_view(row)?;
+        .collect();
+    let mut view = to_view(lifecycle::Listed {
+        placement,
+        student_name,
+        student_number,
+        university_id,
+        base_name,
+    });
     view.history = Some(history);
     Ok(view)
 }
@@ -166,62 +150,29 @@ pub async fn list(
     QueryParams(page): QueryParams<PageParams>,
     QueryParams(filters): QueryParams<PlacementFilters>,
 ) -> Result<web::Json<Page<PlacementView>>, ApiError> {
-    let limits = caller.scope()?.limits();
-    let (rows, total) = state
+    let selections = [
+        lifecycle::Selection::from(caller.scope()?.limits()),
+        lifecycle::Selection {
+            cycle: filters.cycle,
+            university: filters.university,
+            base: filters.base,
+            student: filters.student,
+            status: filters.status,
+        },
+    ];
+    let (listed, total) = state
         .db
         .read(move |conn| {
-            Ok(dispatch!(conn, |c| {
-                let filtered = || {
-                    let mut query = placements::table
-                        .inner_join(students::table)
-                        .inner_join(bases::table)
-                        .into_boxed();
-                    if let Some(university) = limits.university {
-                        query = query.filter(students::university_id.eq(university));
-                    }
-                    if let Some(base) = limits.base {
-                        query = query.filter(placements::base_id.eq(base));
-                    }
-                    if let Some(student) = limits.student {
-                        query = query.filter(placements::student_id.eq(student));
-                    }
-                    if let Some(cycle) = filters.cycle {
-                        query = query.filter(placements::cycle_id.eq(cycle));
-                    }
-                    if let Some(base) = filters.base {
-                        query = query.filter(placements::base_id.eq(base));
-                    }
-                    if let Some(university) = filters.university {
-                        query = query.filter(students::university_id.eq(university));
-                    }
-                    if let Some(status) = filters.status {
-                        query = query.filter(placements::status.eq(status));
-                    }
-                    if let Some(student) = filters.student {
-                        query = query.filter(placements::student_id.eq(student));
-                    }
-                    query
-                };
-                let total: i64 = filtered().count().get_result(c)?;
-                let rows: Vec<ViewRow> = filtered()
-                    .select((
-                        PlacementRow::as_select(),
-                        students::name,
-                        students::university_id,
-                        bases::name,
-                    ))
-                    .order((placements::created_at, placements::id))
-                    .limit(page.limit())
-                    .offset(page.offset())
-                    .load(c)?;
-                (rows, total)
-            }))
+            lifecycle::list(
+                conn,
+                &selections,
+                lifecycle::ListOrder::Created,
+                page.limit(),
+                page.offset(),
+            )
         })
         .await?;
-    let items = rows
-        .into_iter()
-        .map(to_view)
-        .collect::<Result<Vec<_>, _>>()?;
+    let items = listed.into_iter().map(to_view).collect();
     Ok(web::Json(page.page(items, total)))
 }
 

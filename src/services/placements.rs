@@ -9,6 +9,167 @@ use crate::db::DbConn;
 use crate::dispatch;
 use crate::domain::*;
 use diesel::prelude::*;
+use std::collections::HashMap;
+
+/// Which placements a list holds; `None` leaves a column free. A caller's scope and the
+/// filters it asks for are two selections, and a listed placement is in both.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Selection {
+    pub cycle: Option<CycleId>,
+    /// The students' university.
+    pub university: Option<UniversityId>,
+    pub base: Option<BaseId>,
+    pub student: Option<StudentId>,
+    pub status: Option<PlacementStatus>,
+}
+
+impl From<Limits> for Selection {
+    fn from(limits: Limits) -> Self {
+        Selection {
+            university: limits.university,
+            base: limits.base,
+            student: limits.student,
+            ..Selection::default()
+        }
+    }
+}
+
+/// The order of a list of placements.
+#[derive(Debug, Clone, Copy)]
+pub enum ListOrder {
+    /// Oldest first.
+    Created,
+    /// By student number, and a student's latest change first.
+    StudentNumber,
+}
+
+/// A placement as lists show it, with its student and base.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub placement: PlacementRow,
+    pub student_name: String,
+    pub student_number: String,
+    pub university_id: UniversityId,
+    pub base_name: String,
+}
+
+/// One move in a placement's history.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub at: Timestamp,
+    /// The email of who made the move.
+    pub actor: Option<String>,
+    pub from: Option<PlacementStatus>,
+    pub to: PlacementStatus,
+    pub reason: Option<String>,
+}
+
+/// A page (`limit` rows after `offset`) of the placements in every one of `selections`, and
+/// how many there are in all.
+pub fn list(
+    conn: &mut DbConn,
+    selections: &[Selection],
+    order: ListOrder,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Listed>, i64), DomainError> {
+    type Row = (PlacementRow, String, String, UniversityId, String);
+    let (rows, total): (Vec<Row>, i64) = dispatch!(conn, |c| {
+        let selected = || {
+            let mut query = placements::table
+                .inner_join(students::table)
+                .inner_join(bases::table)
+                .into_boxed();
+            for selection in selections {
+                if let Some(cycle) = selection.cycle {
+                    query = query.filter(placements::cycle_id.eq(cycle));
+                }
+                if let Some(university) = selection.university {
+                    query = query.filter(students::university_id.eq(university));
+                }
+                if let Some(base) = selection.base {
+                    query = query.filter(placements::base_id.eq(base));
+                }
+                if let Some(student) = selection.student {
+                    query = query.filter(placements::student_id.eq(student));
+                }
+                if let Some(status) = selection.status {
+                    query = query.filter(placements::status.eq(status));
+                }
+            }
+            query
+        };
+        let total: i64 = selected().count().get_result(c)?;
+        let page = selected().select((
+            PlacementRow::as_select(),
+            students::name,
+            students::student_number,
+            students::university_id,
+            bases::name,
+        ));
+        let page = match order {
+            ListOrder::Created => page.order((placements::created_at, placements::id)),
+            ListOrder::StudentNumber => {
+                page.order((students::student_number, placements::updated_at.desc()))
+            }
+        };
+        let rows: Vec<Row> = page.limit(limit).offset(offset).load(c)?;
+        Ok::<_, diesel::result::Error>((rows, total))
+    })?;
+    let listed = rows
+        .into_iter()
+        .map(
+            |(placement, student_name, student_number, university_id, base_name)| Listed {
+                placement,
+                student_name,
+                student_number,
+                university_id,
+                base_name,
+            },
+        )
+        .collect();
+    Ok((listed, total))
+}
+
+/// The history of each placement asked for, oldest move first; a placement without moves has
+/// no entry.
+pub fn history(
+    conn: &mut DbConn,
+    ids: &[PlacementId],
+) -> Result<HashMap<PlacementId, Vec<Step>>, DomainError> {
+    type Row = (
+        PlacementId,
+        Timestamp,
+        Option<String>,
+        Option<PlacementStatus>,
+        PlacementStatus,
+        Option<String>,
+    );
+    let rows: Vec<Row> = dispatch!(conn, |c| placement_events::table
+        .left_join(users::table.on(users::id.nullable().eq(placement_events::actor_user_id)))
+        .filter(placement_events::placement_id.eq_any(ids))
+        .select((
+            placement_events::placement_id,
+            placement_events::at,
+            users::email.nullable(),
+            placement_events::from_status,
+            placement_events::to_status,
+            placement_events::reason,
+        ))
+        .order((placement_events::at, placement_events::id))
+        .load(c))?;
+    let mut histories: HashMap<PlacementId, Vec<Step>> = HashMap::new();
+    for (placement, at, actor, from, to, reason) in rows {
+        histories.entry(placement).or_default().push(Step {
+            at,
+            actor,
+            from,
+            to,
+            reason,
+        });
+    }
+    Ok(histories)
+}
 
 pub fn find(conn: &mut DbConn, id: PlacementId) -> Result<PlacementRow, DomainError> {
     dispatch!(conn, |c| placements::table

@@ -3,11 +3,12 @@
 //! round offers. Reads only; the rules of every change live in the services that make it.
 
 use crate::db::lookup;
-use crate::db::models::{Base, Cycle, PlacementEventRow, PlacementRow};
+use crate::db::models::{Base, Cycle, PlacementRow};
 use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::dispatch;
 use crate::domain::*;
+use crate::services::placements::{self as lifecycle, Step};
 use diesel::prelude::*;
 use std::collections::HashMap;
 
@@ -44,15 +45,6 @@ pub struct Contact {
     pub name: Option<String>,
     pub email: String,
     pub phone: Option<String>,
-}
-
-/// One move in a placement's history.
-#[derive(Debug, Clone)]
-pub struct Step {
-    pub at: Timestamp,
-    pub from: Option<PlacementStatus>,
-    pub to: PlacementStatus,
-    pub reason: Option<String>,
 }
 
 /// The student's placement in the cycle, its base and its history.
@@ -286,20 +278,9 @@ fn placement(
     else {
         return Err(DomainError::not_found("base"));
     };
-    let events: Vec<PlacementEventRow> = dispatch!(conn, |c| placement_events::table
-        .filter(placement_events::placement_id.eq(row.id))
-        .order(placement_events::at)
-        .select(PlacementEventRow::as_select())
-        .load(c))?;
-    let history = events
-        .into_iter()
-        .map(|event| Step {
-            at: event.at,
-            from: event.from_status,
-            to: event.to_status,
-            reason: event.reason,
-        })
-        .collect();
+    let history = lifecycle::history(conn, &[row.id])?
+        .remove(&row.id)
+        .unwrap_or_default();
     Ok(Some(PlacementCard {
         id: row.id,
         status: row.status,

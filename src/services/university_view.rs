@@ -2,12 +2,13 @@
 //! time, and its students' placements in a cycle with the students the published match
 //! left without a seat. Reads only, each part in a few set-based queries.
 
-use crate::db::models::{Cycle, PlacementRow};
+use crate::db::models::Cycle;
 use crate::db::schema::*;
 use crate::db::{lower, DbConn};
 use crate::dispatch;
 use crate::domain::validate::{contains_pattern, LIKE_ESCAPE};
 use crate::domain::*;
+use crate::services::placements::{self as lifecycle, ListOrder, Selection, Step};
 use diesel::prelude::*;
 use std::collections::HashMap;
 
@@ -60,16 +61,6 @@ pub struct PlacementFilter {
     pub base: Option<BaseId>,
     /// From 1.
     pub page: i64,
-}
-
-/// One move in a placement's history.
-#[derive(Debug, Clone)]
-pub struct Step {
-    pub at: Timestamp,
-    pub actor: Option<String>,
-    pub from: Option<PlacementStatus>,
-    pub to: PlacementStatus,
-    pub reason: Option<String>,
 }
 
 /// A placement of one of the university's students.
@@ -210,15 +201,6 @@ pub fn students(
     })
 }
 
-type EventRow = (
-    PlacementId,
-    Timestamp,
-    Option<String>,
-    Option<PlacementStatus>,
-    PlacementStatus,
-    Option<String>,
-);
-
 /// A page of the university's students' placements in the cycle, newest change first,
 /// each with its history; after publication, the students without a seat.
 pub fn placements(
@@ -228,88 +210,47 @@ pub fn placements(
     filter: &PlacementFilter,
 ) -> Result<PlacementPage, DomainError> {
     let cycle_id = cycle.id;
-    type Row = (PlacementRow, String, String, String);
-    let (rows, total, bases): (Vec<Row>, i64, Vec<(BaseId, String)>) = dispatch!(conn, |c| {
-        let filtered = || {
-            let mut query = placements::table
-                .inner_join(students::table)
-                .inner_join(bases::table)
-                .filter(placements::cycle_id.eq(cycle_id))
-                .filter(students::university_id.eq(university))
-                .into_boxed();
-            if let Some(status) = filter.status {
-                query = query.filter(placements::status.eq(status));
-            }
-            if let Some(base) = filter.base {
-                query = query.filter(placements::base_id.eq(base));
-            }
-            query
-        };
-        let total: i64 = filtered().count().get_result(c)?;
-        let rows: Vec<Row> = filtered()
-            .select((
-                PlacementRow::as_select(),
-                students::name,
-                students::student_number,
-                bases::name,
-            ))
-            .order((students::student_number, placements::updated_at.desc()))
-            .limit(PAGE_SIZE)
-            .offset(offset(filter.page))
-            .load(c)?;
-        let bases: Vec<(BaseId, String)> = bases::table
-            .filter(
-                bases::id.eq_any(
-                    placements::table
-                        .inner_join(students::table)
-                        .filter(placements::cycle_id.eq(cycle_id))
-                        .filter(students::university_id.eq(university))
-                        .select(placements::base_id),
-                ),
-            )
-            .select((bases::id, bases::name))
-            .order(bases::name)
-            .load(c)?;
-        Ok::<_, diesel::result::Error>((rows, total, bases))
-    })?;
-    let ids: Vec<PlacementId> = rows.iter().map(|(row, ..)| row.id).collect();
-    let events: Vec<EventRow> = dispatch!(conn, |c| placement_events::table
-        .left_join(users::table.on(users::id.nullable().eq(placement_events::actor_user_id)))
-        .filter(placement_events::placement_id.eq_any(&ids))
-        .select((
-            placement_events::placement_id,
-            placement_events::at,
-            users::email.nullable(),
-            placement_events::from_status,
-            placement_events::to_status,
-            placement_events::reason,
-        ))
-        .order((placement_events::at, placement_events::id))
+    let selection = Selection {
+        cycle: Some(cycle_id),
+        university: Some(university),
+        base: filter.base,
+        status: filter.status,
+        ..Selection::default()
+    };
+    let (listed, total) = lifecycle::list(
+        conn,
+        &[selection],
+        ListOrder::StudentNumber,
+        PAGE_SIZE,
+        offset(filter.page),
+    )?;
+    let bases: Vec<(BaseId, String)> = dispatch!(conn, |c| bases::table
+        .filter(
+            bases::id.eq_any(
+                placements::table
+                    .inner_join(students::table)
+                    .filter(placements::cycle_id.eq(cycle_id))
+                    .filter(students::university_id.eq(university))
+                    .select(placements::base_id),
+            ),
+        )
+        .select((bases::id, bases::name))
+        .order(bases::name)
         .load(c))?;
-    let mut histories: HashMap<PlacementId, Vec<Step>> = HashMap::new();
-    for (placement, at, actor, from, to, reason) in events {
-        histories.entry(placement).or_default().push(Step {
-            at,
-            actor,
-            from,
-            to,
-            reason,
-        });
-    }
-    let rows = rows
+    let ids: Vec<PlacementId> = listed.iter().map(|line| line.placement.id).collect();
+    let mut histories = lifecycle::history(conn, &ids)?;
+    let rows = listed
         .into_iter()
-        .map(|(row, student, number, base)| {
-            Ok(PlacementLine {
-                status: row.status,
-                history: histories.remove(&row.id).unwrap_or_default(),
-                id: row.id,
-                student,
-                number,
-                base,
-                updated_at: row.updated_at,
-            })
+        .map(|line| PlacementLine {
+            status: line.placement.status,
+            history: histories.remove(&line.placement.id).unwrap_or_default(),
+            id: line.placement.id,
+            student: line.student_name,
+            number: line.student_number,
+            base: line.base_name,
+            updated_at: line.placement.updated_at,
         })
-        .collect::<Result<Vec<_>, DomainError>>()?;
+        .collect();
     let unplaced = match cycle.published_run_id {
         Some(run) => Some(unplaced(conn, university, cycle_id, run)?),
         None => None,
