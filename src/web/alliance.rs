@@ -6,9 +6,9 @@ use super::alliance_words::Words;
 use super::charts::{self, Bar, Chart};
 use super::i18n::{self, Choice};
 use super::pages::{
-    failure, forged, html, message, query_flag, read_form, redirect, session_for, Frame,
+    csrf_checked, failure, html, message, query_flag, read_form, redirect, session_for, Frame,
 };
-use super::session::{self, Session};
+use super::session::Session;
 use super::statistics::{self, StatisticsView};
 use super::time;
 use crate::api::cycles::{CyclePatch, NewCycle};
@@ -67,6 +67,17 @@ async fn admin(req: &HttpRequest, state: &AppState) -> Result<Admin, HttpRespons
     let choice = Choice::of(req);
     let session = session_for(req, state, choice, Role::AllianceAdmin).await?;
     Ok(Admin { choice, session })
+}
+
+/// As [`admin`], for a form posted with the session's CSRF token.
+async fn admin_posting(
+    req: &HttpRequest,
+    state: &AppState,
+    sent: &str,
+) -> Result<Admin, HttpResponse> {
+    let who = admin(req, state).await?;
+    csrf_checked(who.choice, &who.session, sent)?;
+    Ok(who)
 }
 
 fn not_found(who: &Admin) -> HttpResponse {
@@ -734,13 +745,10 @@ struct SeedForm {
 /// `POST /alliance/runs`: runs the match of the current cycle.
 async fn run_match(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
     let form: SeedForm = read_form(&body);
-    let who = match admin(&req, &state).await {
+    let who = match admin_posting(&req, &state, &form.csrf_token).await {
         Ok(who) => who,
         Err(response) => return response,
     };
-    if !session::same_secret(&who.session.csrf, &form.csrf_token) {
-        return forged(who.choice, Some(&who.session));
-    }
     let typed = form.seed.trim().to_owned();
     let seed = if typed.is_empty() {
         None
@@ -842,13 +850,10 @@ async fn publish(
     body: web::Bytes,
 ) -> HttpResponse {
     let form: CsrfOnly = read_form(&body);
-    let who = match admin(&req, &state).await {
+    let who = match admin_posting(&req, &state, &form.csrf_token).await {
         Ok(who) => who,
         Err(response) => return response,
     };
-    if !session::same_secret(&who.session.csrf, &form.csrf_token) {
-        return forged(who.choice, Some(&who.session));
-    }
     let Ok(id) = id.parse::<MatchRunId>() else {
         return not_found(&who);
     };
@@ -870,13 +875,10 @@ async fn retry_email(
     body: web::Bytes,
 ) -> HttpResponse {
     let form: CsrfOnly = read_form(&body);
-    let who = match admin(&req, &state).await {
+    let who = match admin_posting(&req, &state, &form.csrf_token).await {
         Ok(who) => who,
         Err(response) => return response,
     };
-    if !session::same_secret(&who.session.csrf, &form.csrf_token) {
-        return forged(who.choice, Some(&who.session));
-    }
     let Ok(id) = id.parse::<EmailId>() else {
         return not_found(&who);
     };
@@ -1014,13 +1016,10 @@ async fn update_cycle(
     body: web::Bytes,
 ) -> HttpResponse {
     let fields: CycleFields = read_form(&body);
-    let who = match admin(&req, &state).await {
+    let who = match admin_posting(&req, &state, &fields.csrf_token).await {
         Ok(who) => who,
         Err(response) => return response,
     };
-    if !session::same_secret(&who.session.csrf, &fields.csrf_token) {
-        return forged(who.choice, Some(&who.session));
-    }
     let Ok(id) = id.parse::<CycleId>() else {
         return not_found(&who);
     };
@@ -1066,13 +1065,10 @@ async fn create_cycle(
     body: web::Bytes,
 ) -> HttpResponse {
     let fields: CycleFields = read_form(&body);
-    let who = match admin(&req, &state).await {
+    let who = match admin_posting(&req, &state, &fields.csrf_token).await {
         Ok(who) => who,
         Err(response) => return response,
     };
-    if !session::same_secret(&who.session.csrf, &fields.csrf_token) {
-        return forged(who.choice, Some(&who.session));
-    }
     let w = who.words();
     let typed = CycleForm {
         name: fields.name.clone(),
@@ -1117,8 +1113,8 @@ async fn save_seats(
         .find(|(key, _)| key == "csrf_token")
         .map(|(_, value)| value.as_str())
         .unwrap_or_default();
-    if !session::same_secret(&who.session.csrf, token) {
-        return forged(who.choice, Some(&who.session));
+    if let Err(response) = csrf_checked(who.choice, &who.session, token) {
+        return response;
     }
     let Ok(cycle_id) = id.parse::<CycleId>() else {
         return not_found(&who);

@@ -5,9 +5,9 @@
 use super::base_words::Words;
 use super::i18n::{self, Choice, Lang};
 use super::pages::{
-    failure, forged, html, message, query_flag, read_form, redirect, session_for, Frame,
+    csrf_checked, failure, html, message, query_flag, read_form, redirect, session_for, Frame,
 };
-use super::session::{self, Session};
+use super::session::Session;
 use super::time;
 use crate::api::placements::DeclineRequest;
 use crate::db::models::Cycle;
@@ -64,6 +64,17 @@ async fn coordinator(req: &HttpRequest, state: &AppState) -> Result<Coordinator,
         }),
         None => Err(no_base(choice, &session)),
     }
+}
+
+/// As [`coordinator`], for a form posted with the session's CSRF token.
+async fn coordinator_posting(
+    req: &HttpRequest,
+    state: &AppState,
+    sent: &str,
+) -> Result<Coordinator, HttpResponse> {
+    let who = coordinator(req, state).await?;
+    csrf_checked(who.choice, &who.session, sent)?;
+    Ok(who)
 }
 
 fn no_base(choice: Choice, session: &Session) -> HttpResponse {
@@ -497,13 +508,10 @@ async fn save_seats(
     body: web::Bytes,
 ) -> HttpResponse {
     let form: SeatsForm = read_form(&body);
-    let who = match coordinator(&req, &state).await {
+    let who = match coordinator_posting(&req, &state, &form.csrf_token).await {
         Ok(who) => who,
         Err(response) => return response,
     };
-    if !session::same_secret(&who.session.csrf, &form.csrf_token) {
-        return forged(who.choice, Some(&who.session));
-    }
     let typed = form.seats.trim().to_owned();
     let Ok(seats) = typed.parse::<i32>() else {
         let note = Note {
@@ -545,13 +553,10 @@ async fn save_ranking(
     body: web::Bytes,
 ) -> HttpResponse {
     let form: RankingForm = read_form(&body);
-    let who = match coordinator(&req, &state).await {
+    let who = match coordinator_posting(&req, &state, &form.csrf_token).await {
         Ok(who) => who,
         Err(response) => return response,
     };
-    if !session::same_secret(&who.session.csrf, &form.csrf_token) {
-        return forged(who.choice, Some(&who.session));
-    }
     let Some(order) = student_ids(&form.order) else {
         let stale = DomainError::invalid("student_ids", "not a list of student ids");
         return refused(&state, &who, Part::Ranking, stale, None, None).await;
@@ -662,13 +667,10 @@ async fn act_on_placement(
     body: web::Bytes,
 ) -> HttpResponse {
     let form: PlacementForm = read_form(&body);
-    let who = match coordinator(&req, &state).await {
+    let who = match coordinator_posting(&req, &state, &form.csrf_token).await {
         Ok(who) => who,
         Err(response) => return response,
     };
-    if !session::same_secret(&who.session.csrf, &form.csrf_token) {
-        return forged(who.choice, Some(&who.session));
-    }
     let Some((id, action, done)) = placement_path(&path) else {
         return not_yours(&who);
     };
@@ -721,13 +723,10 @@ async fn decide(
     body: web::Bytes,
 ) -> HttpResponse {
     let form: CsrfOnly = read_form(&body);
-    let who = match coordinator(&req, &state).await {
+    let who = match coordinator_posting(&req, &state, &form.csrf_token).await {
         Ok(who) => who,
         Err(response) => return response,
     };
-    if !session::same_secret(&who.session.csrf, &form.csrf_token) {
-        return forged(who.choice, Some(&who.session));
-    }
     let (id, action) = path.into_inner();
     let Ok(id) = id.parse::<DirectApplicationId>() else {
         return not_yours(&who);

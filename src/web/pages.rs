@@ -195,7 +195,7 @@ pub(super) fn failure(
 }
 
 /// The refusal of a form without its CSRF token, or with a wrong one.
-pub(super) fn forged(choice: Choice, session: Option<&Session>) -> HttpResponse {
+fn forged(choice: Choice, session: Option<&Session>) -> HttpResponse {
     let t = choice.lang.text();
     message(
         choice,
@@ -204,6 +204,34 @@ pub(super) fn forged(choice: Choice, session: Option<&Session>) -> HttpResponse 
         |t| (t.csrf_title, t.csrf_text),
         ("/", t.go_home),
     )
+}
+
+/// Whether a posted form carries the session's CSRF token: a forged post gets a readable 403
+/// page and changes nothing.
+pub(super) fn csrf_checked(
+    choice: Choice,
+    session: &Session,
+    sent: &str,
+) -> Result<(), HttpResponse> {
+    if session::same_secret(&session.csrf, sent) {
+        Ok(())
+    } else {
+        Err(forged(choice, Some(session)))
+    }
+}
+
+/// The session of a form posted to a role's page: as [`session_for`], and the form must carry
+/// the session's CSRF token.
+pub(super) async fn session_posting(
+    req: &HttpRequest,
+    state: &AppState,
+    choice: Choice,
+    role: Role,
+    sent: &str,
+) -> Result<Session, HttpResponse> {
+    let session = session_for(req, state, choice, role).await?;
+    csrf_checked(choice, &session, sent)?;
+    Ok(session)
 }
 
 /// The session of a page for one role: signed out goes to `/login`, another role gets a
@@ -351,8 +379,8 @@ pub async fn logout(
         }
         Err(error) => return failure(choice, None, error),
     };
-    if !session::same_secret(&session.csrf, &form.csrf_token) {
-        return forged(choice, Some(&session));
+    if let Err(response) = csrf_checked(choice, &session, &form.csrf_token) {
+        return response;
     }
     match session::end(&state, session.id).await {
         Ok(()) => with_cookies(redirect(choice, "/login"), vec![session::removal(secure)]),

@@ -7,8 +7,10 @@
 //! `services::applications::submit`, which alone decides whether the list is acceptable.
 
 use super::i18n::{self, Choice, Lang};
-use super::pages::{failure, forged, html, query_flag, read_form, redirect, session_for, Frame};
-use super::session::{self, Session};
+use super::pages::{
+    failure, html, query_flag, read_form, redirect, session_for, session_posting, Frame,
+};
+use super::session::Session;
 use super::time;
 use crate::domain::*;
 use crate::services;
@@ -446,14 +448,12 @@ async fn save_choices(
     body: web::Bytes,
 ) -> HttpResponse {
     let choice = Choice::of(&req);
-    let session = match session_for(&req, &state, choice, Role::Student).await {
+    let form: ChoicesForm = read_form(&body);
+    let session = match session_posting(&req, &state, choice, Role::Student, &form.csrf_token).await
+    {
         Ok(session) => session,
         Err(response) => return response,
     };
-    let form: ChoicesForm = read_form(&body);
-    if !session::same_secret(&session.csrf, &form.csrf_token) {
-        return forged(choice, Some(&session));
-    }
     let list = parse_ids(&form.preferences);
     let view = match view_of(&state, &session).await {
         Ok(view) => view,
@@ -547,14 +547,12 @@ struct WithdrawForm {
 /// `POST /student/withdraw`: gives the placement up.
 async fn withdraw(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
     let choice = Choice::of(&req);
-    let session = match session_for(&req, &state, choice, Role::Student).await {
+    let form: WithdrawForm = read_form(&body);
+    let session = match session_posting(&req, &state, choice, Role::Student, &form.csrf_token).await
+    {
         Ok(session) => session,
         Err(response) => return response,
     };
-    let form: WithdrawForm = read_form(&body);
-    if !session::same_secret(&session.csrf, &form.csrf_token) {
-        return forged(choice, Some(&session));
-    }
     let Ok(id) = form.placement.trim().parse::<PlacementId>() else {
         return redirect(choice, "/student");
     };
@@ -595,14 +593,12 @@ struct ApplyForm {
 /// `POST /student/apply`: a second-round application to a base with a free seat.
 async fn apply(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
     let choice = Choice::of(&req);
-    let session = match session_for(&req, &state, choice, Role::Student).await {
+    let form: ApplyForm = read_form(&body);
+    let session = match session_posting(&req, &state, choice, Role::Student, &form.csrf_token).await
+    {
         Ok(session) => session,
         Err(response) => return response,
     };
-    let form: ApplyForm = read_form(&body);
-    if !session::same_secret(&session.csrf, &form.csrf_token) {
-        return forged(choice, Some(&session));
-    }
     let view = match view_of(&state, &session).await {
         Ok(view) => view,
         Err(error) => return failure(choice, Some(&session), error),

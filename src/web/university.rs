@@ -5,9 +5,9 @@
 
 use super::i18n::{self, Choice};
 use super::pages::{
-    failure, forged, html, message, query_flag, read_form, redirect, session_for, Frame,
+    csrf_checked, failure, html, message, query_flag, read_form, redirect, session_for, Frame,
 };
-use super::session::{self, Session};
+use super::session::Session;
 use super::statistics::{self, StatisticsView};
 use super::time;
 use super::university_words::Words;
@@ -77,6 +77,17 @@ async fn officer(req: &HttpRequest, state: &AppState) -> Result<Officer, HttpRes
             ))
         }
     }
+}
+
+/// As [`officer`], for a form posted with the session's CSRF token.
+async fn officer_posting(
+    req: &HttpRequest,
+    state: &AppState,
+    sent: &str,
+) -> Result<Officer, HttpResponse> {
+    let who = officer(req, state).await?;
+    csrf_checked(who.choice, &who.session, sent)?;
+    Ok(who)
 }
 
 /// The parts of the page a link leads to.
@@ -594,13 +605,10 @@ async fn add_student(
     body: web::Bytes,
 ) -> HttpResponse {
     let form: AddForm = read_form(&body);
-    let who = match officer(&req, &state).await {
+    let who = match officer_posting(&req, &state, &form.csrf_token).await {
         Ok(who) => who,
         Err(response) => return response,
     };
-    if !session::same_secret(&who.session.csrf, &form.csrf_token) {
-        return forged(who.choice, Some(&who.session));
-    }
     let w = who.words();
     let mut errors = AddErrors::default();
     let cohort_year = form.cohort_year.trim().parse::<i32>().unwrap_or_else(|_| {
@@ -699,13 +707,10 @@ async fn resend_invitation(
     body: web::Bytes,
 ) -> HttpResponse {
     let form: CsrfOnly = read_form(&body);
-    let who = match officer(&req, &state).await {
+    let who = match officer_posting(&req, &state, &form.csrf_token).await {
         Ok(who) => who,
         Err(response) => return response,
     };
-    if !session::same_secret(&who.session.csrf, &form.csrf_token) {
-        return forged(who.choice, Some(&who.session));
-    }
     let Ok(id) = id.parse::<StudentId>() else {
         return failure(
             who.choice,
@@ -784,8 +789,8 @@ async fn import(
         Err(response) => return response,
     };
     let upload = read_upload(&req, payload).await;
-    if !session::same_secret(&who.session.csrf, &upload.csrf_token) {
-        return forged(who.choice, Some(&who.session));
+    if let Err(response) = csrf_checked(who.choice, &who.session, &upload.csrf_token) {
+        return response;
     }
     let w = who.words();
     let refused = |text: &'static str, faults: Vec<RowFault>| Showing {
