@@ -6,7 +6,7 @@ use super::alliance_words::Words;
 use super::charts::{self, Bar, Chart};
 use super::i18n::{self, Choice};
 use super::pages::{
-    csrf_checked, failure, html, message, query_flag, read_form, redirect, session_for, Frame,
+    csrf_refusal, failure, html, message, query_flag, read_form, redirect, session_for, Frame,
 };
 use super::session::Session;
 use super::statistics::{self, StatisticsView};
@@ -76,8 +76,10 @@ async fn admin_posting(
     sent: &str,
 ) -> Result<Admin, HttpResponse> {
     let who = admin(req, state).await?;
-    csrf_checked(who.choice, &who.session, sent)?;
-    Ok(who)
+    match csrf_refusal(who.choice, &who.session, sent) {
+        Some(refused) => Err(refused),
+        None => Ok(who),
+    }
 }
 
 fn not_found(who: &Admin) -> HttpResponse {
@@ -1113,7 +1115,7 @@ async fn save_seats(
         .find(|(key, _)| key == "csrf_token")
         .map(|(_, value)| value.as_str())
         .unwrap_or_default();
-    if let Err(response) = csrf_checked(who.choice, &who.session, token) {
+    if let Some(response) = csrf_refusal(who.choice, &who.session, token) {
         return response;
     }
     let Ok(cycle_id) = id.parse::<CycleId>() else {

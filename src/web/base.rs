@@ -5,7 +5,7 @@
 use super::base_words::Words;
 use super::i18n::{self, Choice, Lang};
 use super::pages::{
-    csrf_checked, failure, html, message, query_flag, read_form, redirect, session_for, Frame,
+    csrf_refusal, failure, html, message, query_flag, read_form, redirect, session_for, Frame,
 };
 use super::session::Session;
 use super::time;
@@ -73,8 +73,10 @@ async fn coordinator_posting(
     sent: &str,
 ) -> Result<Coordinator, HttpResponse> {
     let who = coordinator(req, state).await?;
-    csrf_checked(who.choice, &who.session, sent)?;
-    Ok(who)
+    match csrf_refusal(who.choice, &who.session, sent) {
+        Some(refused) => Err(refused),
+        None => Ok(who),
+    }
 }
 
 fn no_base(choice: Choice, session: &Session) -> HttpResponse {

@@ -206,18 +206,10 @@ fn forged(choice: Choice, session: Option<&Session>) -> HttpResponse {
     )
 }
 
-/// Whether a posted form carries the session's CSRF token: a forged post gets a readable 403
-/// page and changes nothing.
-pub(super) fn csrf_checked(
-    choice: Choice,
-    session: &Session,
-    sent: &str,
-) -> Result<(), HttpResponse> {
-    if session::same_secret(&session.csrf, sent) {
-        Ok(())
-    } else {
-        Err(forged(choice, Some(session)))
-    }
+/// The 403 page for a posted form that does not carry the session's CSRF token; none when it
+/// does. A forged post changes nothing.
+pub(super) fn csrf_refusal(choice: Choice, session: &Session, sent: &str) -> Option<HttpResponse> {
+    (!session::same_secret(&session.csrf, sent)).then(|| forged(choice, Some(session)))
 }
 
 /// The session of a form posted to a role's page: as [`session_for`], and the form must carry
@@ -230,8 +222,10 @@ pub(super) async fn session_posting(
     sent: &str,
 ) -> Result<Session, HttpResponse> {
     let session = session_for(req, state, choice, role).await?;
-    csrf_checked(choice, &session, sent)?;
-    Ok(session)
+    match csrf_refusal(choice, &session, sent) {
+        Some(refused) => Err(refused),
+        None => Ok(session),
+    }
 }
 
 /// The session of a page for one role: signed out goes to `/login`, another role gets a
@@ -379,7 +373,7 @@ pub async fn logout(
         }
         Err(error) => return failure(choice, None, error),
     };
-    if let Err(response) = csrf_checked(choice, &session, &form.csrf_token) {
+    if let Some(response) = csrf_refusal(choice, &session, &form.csrf_token) {
         return response;
     }
     match session::end(&state, session.id).await {

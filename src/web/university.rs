@@ -5,7 +5,7 @@
 
 use super::i18n::{self, Choice};
 use super::pages::{
-    csrf_checked, failure, html, message, query_flag, read_form, redirect, session_for, Frame,
+    csrf_refusal, failure, html, message, query_flag, read_form, redirect, session_for, Frame,
 };
 use super::session::Session;
 use super::statistics::{self, StatisticsView};
@@ -86,8 +86,10 @@ async fn officer_posting(
     sent: &str,
 ) -> Result<Officer, HttpResponse> {
     let who = officer(req, state).await?;
-    csrf_checked(who.choice, &who.session, sent)?;
-    Ok(who)
+    match csrf_refusal(who.choice, &who.session, sent) {
+        Some(refused) => Err(refused),
+        None => Ok(who),
+    }
 }
 
 /// The parts of the page a link leads to.
@@ -789,7 +791,7 @@ async fn import(
         Err(response) => return response,
     };
     let upload = read_upload(&req, payload).await;
-    if let Err(response) = csrf_checked(who.choice, &who.session, &upload.csrf_token) {
+    if let Some(response) = csrf_refusal(who.choice, &who.session, &upload.csrf_token) {
         return response;
     }
     let w = who.words();
