@@ -131,6 +131,22 @@ pub fn list(
     Ok((listed, total))
 }
 
+/// Every move of the placements, oldest first, with the email of who made it.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn moves() -> _ {
+    placement_events::table
+        .left_join(users::table.on(users::id.nullable().eq(placement_events::actor_user_id)))
+        .select((
+            placement_events::placement_id,
+            placement_events::at,
+            users::email.nullable(),
+            placement_events::from_status,
+            placement_events::to_status,
+            placement_events::reason,
+        ))
+        .order((placement_events::at, placement_events::id))
+}
+
 /// The history of each placement asked for, oldest move first; a placement without moves has
 /// no entry.
 pub fn history(
@@ -145,19 +161,16 @@ pub fn history(
         PlacementStatus,
         Option<String>,
     );
-    let rows: Vec<Row> = dispatch!(conn, |c| placement_events::table
-        .left_join(users::table.on(users::id.nullable().eq(placement_events::actor_user_id)))
-        .filter(placement_events::placement_id.eq_any(ids))
-        .select((
-            placement_events::placement_id,
-            placement_events::at,
-            users::email.nullable(),
-            placement_events::from_status,
-            placement_events::to_status,
-            placement_events::reason,
-        ))
-        .order((placement_events::at, placement_events::id))
-        .load(c))?;
+    // One placement's history, read with every placement move, is asked with `=`, which
+    // diesel keeps prepared; a list's, with `IN`, is prepared each time.
+    let rows: Vec<Row> = match ids {
+        [id] => dispatch!(conn, |c| moves()
+            .filter(placement_events::placement_id.eq(*id))
+            .load(c))?,
+        _ => dispatch!(conn, |c| moves()
+            .filter(placement_events::placement_id.eq_any(ids))
+            .load(c))?,
+    };
     let mut histories: HashMap<PlacementId, Vec<Step>> = HashMap::new();
     for (placement, at, actor, from, to, reason) in rows {
         histories.entry(placement).or_default().push(Step {
