@@ -201,8 +201,9 @@ pub fn students(
     })
 }
 
-/// A page of the university's students' placements in the cycle, newest change first,
-/// each with its history; after publication, the students without a seat.
+/// A page of the university's students' placements in the cycle, by student number and a
+/// student's latest change first, each with its history; after publication, the students
+/// without a seat.
 pub fn placements(
     conn: &mut DbConn,
     university: UniversityId,
