@@ -308,7 +308,7 @@ fn load(conn: &mut DbConn, hash: &str, size: Size) -> anyhow::Result<()> {
         login.email = student.email.clone();
     }
 
-    set_sqlite_cache(conn, LOAD_CACHE_KIB)?;
+    let usual = set_sqlite_cache(conn, -LOAD_CACHE_KIB)?;
     let inserted = dispatch!(conn, |c| {
         diesel::insert_into(universities::table)
             .values(&universities_rows)
@@ -350,22 +350,33 @@ fn load(conn: &mut DbConn, hash: &str, size: Size) -> anyhow::Result<()> {
         }
         Ok::<(), diesel::result::Error>(())
     });
-    set_sqlite_cache(conn, SQLITE_DEFAULT_CACHE_KIB)?;
+    if let Some(usual) = usual {
+        set_sqlite_cache(conn, usual)?;
+    }
     Ok(inserted?)
 }
 
 /// The page cache of a demo load on SQLite, in KiB. A load of ten alliances dirties far more
 /// pages than the writer's usual cache holds, and each page spilled to the log before the
 /// commit is read back at the next insert into it.
-const LOAD_CACHE_KIB: u32 = 128 * 1024;
+const LOAD_CACHE_KIB: i64 = 128 * 1024;
 
-/// SQLite's own page cache size, which the writer keeps outside a demo load.
-const SQLITE_DEFAULT_CACHE_KIB: u32 = 2000;
+/// `PRAGMA cache_size` as SQLite answers it.
+#[derive(QueryableByName)]
+struct CacheSize {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    cache_size: i64,
+}
 
-/// Sets the page cache of a SQLite connection; PostgreSQL has nothing to set.
-fn set_sqlite_cache(conn: &mut DbConn, kib: u32) -> anyhow::Result<()> {
-    if let DbConn::Sqlite(c) = conn {
-        c.batch_execute(&format!("PRAGMA cache_size = -{kib}"))?;
-    }
-    Ok(())
+/// Sets the page cache of a SQLite connection (`PRAGMA cache_size`: pages, or KiB when
+/// negative) and answers the size it had, to set back; PostgreSQL has nothing to set.
+fn set_sqlite_cache(conn: &mut DbConn, size: i64) -> anyhow::Result<Option<i64>> {
+    let DbConn::Sqlite(c) = conn else {
+        return Ok(None);
+    };
+    let before = diesel::sql_query("PRAGMA cache_size")
+        .get_result::<CacheSize>(&mut **c)?
+        .cache_size;
+    c.batch_execute(&format!("PRAGMA cache_size = {size}"))?;
+    Ok(Some(before))
 }
