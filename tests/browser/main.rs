@@ -301,6 +301,13 @@ async fn every_role_signs_in_and_lands_on_its_home() {
             browser.text().await.contains(email.as_str()),
             "the header names the user"
         );
+        let marked = browser
+            .script("return document.querySelectorAll('.tabs [aria-current=\"page\"]').length")
+            .await;
+        assert!(
+            marked.as_u64().is_some_and(|n| n <= 1),
+            "{home} marks at most one tab as shown: {marked}"
+        );
         photograph(&browser, &format!("{name}-home")).await;
         browser.goto(&world.app.url("/?lang=zh")).await;
         assert_eq!(browser.path().await, home, "/ leads a signed-in user home");
