@@ -222,8 +222,13 @@ type HeaderBytes = [u8; WalIndexHeader::LEN];
 /// two unequal caught a commit halfway. The layout is SQLite's documented WAL-index format
 /// (<https://sqlite.org/walformat.html>, "The WAL-Index Header"), which every version since
 /// 3.7.0 shares, as processes of different versions may use one database together.
+///
+/// The file is opened once and never closed. POSIX drops every lock a process holds on a file
+/// when the process closes any descriptor of it, and SQLite's connections in this process
+/// lock the `-shm` file for as long as they are open: closing this descriptor would take
+/// their locks away from under them.
 struct WalIndexHeader {
-    shm: std::fs::File,
+    shm: std::mem::ManuallyDrop<std::fs::File>,
 }
 
 impl WalIndexHeader {
@@ -236,7 +241,9 @@ impl WalIndexHeader {
     fn open(path: &str) -> Option<Self> {
         std::fs::File::open(format!("{path}-shm"))
             .ok()
-            .map(|shm| Self { shm })
+            .map(|shm| Self {
+                shm: std::mem::ManuallyDrop::new(shm),
+            })
     }
 
     /// The header now, or none when it cannot be told: a commit was writing it, the index
