@@ -339,22 +339,30 @@ mod tests {
     }
 
     /// A database in WAL mode with a table and the counts of caller and list rule changes, a
-    /// connection writing to it and a watch on it.
+    /// connection writing to it and a watch on it with two connections.
     fn watched_database() -> (tempfile::TempDir, SqliteConnection, ChangeWatch) {
+        database_in_mode("WAL", 2)
+    }
+
+    /// The same database in the given journal mode, watched by `watchers` connections.
+    fn database_in_mode(
+        journal_mode: &str,
+        watchers: usize,
+    ) -> (tempfile::TempDir, SqliteConnection, ChangeWatch) {
         let folder = tempfile::tempdir().expect("a folder");
         let path = folder.path().join("watched.db");
         let path = path.to_str().expect("a UTF-8 path");
         let mut writer = SqliteConnection::establish(path).expect("opens");
         writer
-            .batch_execute(
-                "PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER); \
+            .batch_execute(&format!(
+                "PRAGMA journal_mode = {journal_mode}; CREATE TABLE t (x INTEGER); \
                  CREATE TABLE caller_changes (id INTEGER PRIMARY KEY, version INTEGER NOT NULL); \
                  INSERT INTO caller_changes VALUES (1, 0); \
                  CREATE TABLE list_rule_changes (id INTEGER PRIMARY KEY, version INTEGER NOT NULL); \
-                 INSERT INTO list_rule_changes VALUES (1, 0);",
-            )
+                 INSERT INTO list_rule_changes VALUES (1, 0);"
+            ))
             .expect("creates");
-        let watch = ChangeWatch::sqlite(path, 2).expect("watches");
+        let watch = ChangeWatch::sqlite(path, watchers).expect("watches");
         (folder, writer, watch)
     }
 
@@ -401,20 +409,7 @@ mod tests {
 
     #[test]
     fn a_database_without_a_wal_index_is_asked_every_time() {
-        let folder = tempfile::tempdir().expect("a folder");
-        let path = folder.path().join("rollback.db");
-        let path = path.to_str().expect("a UTF-8 path");
-        let mut writer = SqliteConnection::establish(path).expect("opens");
-        writer
-            .batch_execute(
-                "CREATE TABLE t (x INTEGER); \
-                 CREATE TABLE caller_changes (id INTEGER PRIMARY KEY, version INTEGER NOT NULL); \
-                 INSERT INTO caller_changes VALUES (1, 0); \
-                 CREATE TABLE list_rule_changes (id INTEGER PRIMARY KEY, version INTEGER NOT NULL); \
-                 INSERT INTO list_rule_changes VALUES (1, 0);",
-            )
-            .expect("creates");
-        let watch = ChangeWatch::sqlite(path, 1).expect("watches");
+        let (_folder, mut writer, watch) = database_in_mode("DELETE", 1);
         assert!(watch.index.is_none(), "a rollback journal has no WAL index");
         let before = watch.version().expect("a version");
         assert_eq!(watch.version(), Some(before));
