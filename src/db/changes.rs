@@ -413,6 +413,10 @@ mod tests {
         assert!(watch.index.is_none(), "a rollback journal has no WAL index");
         let before = watch.version().expect("a version");
         assert_eq!(watch.version(), Some(before));
+        {
+            let _only = watch.watchers[0].lock().expect("the only connection");
+            assert_eq!(watch.version(), None, "nothing answers but SQLite");
+        }
         writer
             .batch_execute("INSERT INTO t VALUES (1)")
             .expect("inserts");
