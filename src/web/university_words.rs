@@ -23,6 +23,9 @@ pub struct Words {
     pub all_cohorts: &'static str,
     pub show: &'static str,
     pub clear: &'static str,
+    /// After a count of one student.
+    pub student_found: &'static str,
+    /// After any other count of students.
     pub students_found: &'static str,
     pub no_students: &'static str,
     pub name: &'static str,
@@ -97,6 +100,7 @@ static EN: Words = Words {
     all_cohorts: "All cohorts",
     show: "Show",
     clear: "Show all",
+    student_found: "student",
     students_found: "students",
     no_students: "No student matches.",
     name: "Name",
@@ -171,6 +175,7 @@ static ZH: Words = Words {
     all_cohorts: "全部年级",
     show: "显示",
     clear: "显示全部",
+    student_found: "名学生",
     students_found: "名学生",
     no_students: "没有符合条件的学生。",
     name: "姓名",
