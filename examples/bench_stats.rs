@@ -390,6 +390,8 @@ fn seed(db: &Database, placement_count: usize) -> anyhow::Result<Seeded> {
             student_id: student.id,
             submitted_at: now,
             updated_at: now,
+            university_id: student.university_id,
+            program_id: student.program_id,
         };
         let listed = rng.gen_range(1..=PREFERENCES);
         let chosen: Vec<usize> = open_to[program]
@@ -419,6 +421,8 @@ fn seed(db: &Database, placement_count: usize) -> anyhow::Result<Seeded> {
             decline_reason: (status == PlacementStatus::Declined).then(|| "名额已满".to_owned()),
             created_at: now,
             updated_at: now,
+            university_id: student.university_id,
+            program_id: student.program_id,
         });
         students.push(student);
         applications.push(application);

@@ -265,6 +265,8 @@ fn load(conn: &mut DbConn, hash: &str, size: Size) -> anyhow::Result<()> {
             student_id: id,
             submitted_at: now,
             updated_at: now,
+            university_id: university.id,
+            program_id: programs_rows[program].id,
         };
         for (position, base) in eligible.iter().enumerate() {
             preference_rows.push(PreferenceRow {

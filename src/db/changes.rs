@@ -522,7 +522,7 @@ mod tests {
                 "a list is stored",
                 format!(
                     "UPDATE cycles SET inputs_version = inputs_version + 1 WHERE id = 'c'; \
-                     INSERT INTO applications VALUES ('a', 'c', 's', {now}, {now}); \
+                     INSERT INTO applications VALUES ('a', 'c', 's', {now}, {now}, 'u', 'p'); \
                      INSERT INTO application_preferences VALUES ('a', 1, 'b')"
                 ),
                 false,

@@ -221,6 +221,15 @@ impl Database {
         }
     }
 
+    /// Reverts the newest applied migration.
+    pub fn revert_last(&self) -> anyhow::Result<()> {
+        let result = match self.writer()? {
+            DbConn::Pg(mut conn) => conn.revert_last_migration(PG_MIGRATIONS).map(|_| ()),
+            DbConn::Sqlite(mut conn) => conn.revert_last_migration(SQLITE_MIGRATIONS).map(|_| ()),
+        };
+        result.map_err(|e| anyhow::anyhow!("reverting the last migration failed: {e}"))
+    }
+
     /// Reverts every applied migration, newest first.
     pub fn revert_all(&self) -> anyhow::Result<()> {
         let result = match self.writer()? {

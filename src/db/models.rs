@@ -162,6 +162,10 @@ pub struct ApplicationRow {
     pub student_id: StudentId,
     pub submitted_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The student's university and program, kept with the application for the statistics;
+    /// the database holds them to the student's own.
+    pub university_id: UniversityId,
+    pub program_id: ProgramId,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -226,6 +230,10 @@ pub struct PlacementRow {
     pub decline_reason: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The student's university and program, kept with the placement for the statistics;
+    /// the database holds them to the student's own.
+    pub university_id: UniversityId,
+    pub program_id: ProgramId,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

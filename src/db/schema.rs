@@ -134,6 +134,8 @@ diesel::table! {
         student_id -> DbUuid,
         submitted_at -> Instant,
         updated_at -> Instant,
+        university_id -> DbUuid,
+        program_id -> DbUuid,
     }
 }
 
@@ -207,6 +209,8 @@ diesel::table! {
         decline_reason -> Nullable<Text>,
         created_at -> Instant,
         updated_at -> Instant,
+        university_id -> DbUuid,
+        program_id -> DbUuid,
     }
 }
 
@@ -288,6 +292,7 @@ diesel::joinable!(applications -> students (student_id));
 diesel::joinable!(application_preferences -> applications (application_id));
 diesel::joinable!(application_preferences -> bases (base_id));
 diesel::joinable!(match_assignments -> match_runs (run_id));
+diesel::joinable!(match_assignments -> students (student_id));
 diesel::joinable!(placements -> students (student_id));
 diesel::joinable!(placements -> bases (base_id));
 diesel::joinable!(placements -> cycles (cycle_id));
@@ -319,11 +324,12 @@ diesel::allow_tables_to_appear_in_same_query!(
 
 // The statistics group placements by columns of several tables at once.
 diesel::allow_columns_to_appear_in_same_group_by_clause!(
-    students::university_id,
-    students::program_id,
+    placements::university_id,
+    placements::program_id,
     placements::status,
     placements::base_id,
     bases::host_university_id,
+    applications::university_id,
 );
 
 diesel::table! {

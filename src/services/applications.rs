@@ -103,7 +103,7 @@ pub async fn submit(
                     "the cycle's match is published; apply directly to a base with free seats",
                 ));
             }
-            let application = store_list(conn, cycle_id, student_id, &stored)?;
+            let application = store_list(conn, cycle_id, &student, &stored)?;
             Ok((application, student, program_code))
         })
         .await?;
@@ -337,10 +337,11 @@ fn student_with_program(
 fn store_list(
     conn: &mut DbConn,
     cycle_id: CycleId,
-    student_id: StudentId,
+    student: &Student,
     list: &[BaseId],
 ) -> Result<ApplicationRow, DomainError> {
     let now = Timestamp::now();
+    let student_id = student.id;
     let existing: Option<ApplicationRow> = dispatch!(conn, |c| applications::table
         .filter(applications::cycle_id.eq(cycle_id))
         .filter(applications::student_id.eq(student_id))
@@ -372,6 +373,8 @@ fn store_list(
                 student_id,
                 submitted_at: now,
                 updated_at: now,
+                university_id: student.university_id,
+                program_id: student.program_id,
             };
             dispatch!(conn, |c| diesel::insert_into(applications::table)
                 .values(&row)

@@ -410,14 +410,21 @@ pub fn publish(
             cycles::updated_at.eq(now),
         ))
         .execute(c))?;
-    let matched: Vec<(StudentId, Option<BaseId>)> = dispatch!(conn, |c| match_assignments::table
-        .filter(match_assignments::run_id.eq(run_id))
-        .filter(match_assignments::base_id.is_not_null())
-        .select((match_assignments::student_id, match_assignments::base_id))
-        .load(c))?;
+    let matched: Vec<(StudentId, Option<BaseId>, UniversityId, ProgramId)> =
+        dispatch!(conn, |c| match_assignments::table
+            .inner_join(students::table)
+            .filter(match_assignments::run_id.eq(run_id))
+            .filter(match_assignments::base_id.is_not_null())
+            .select((
+                match_assignments::student_id,
+                match_assignments::base_id,
+                students::university_id,
+                students::program_id,
+            ))
+            .load(c))?;
     let mut placements_rows = Vec::with_capacity(matched.len());
     let mut per_base: HashMap<BaseId, i32> = HashMap::new();
-    for (student_id, base) in matched {
+    for (student_id, base, university_id, program_id) in matched {
         let Some(base_id) = base else { continue };
         *per_base.entry(base_id).or_default() += 1;
         placements_rows.push(PlacementRow {
@@ -431,6 +438,8 @@ pub fn publish(
             decline_reason: None,
             created_at: now,
             updated_at: now,
+            university_id,
+            program_id,
         });
     }
     let events: Vec<PlacementEventRow> = placements_rows

@@ -386,6 +386,11 @@ pub fn decide(
     let (status, placement_id, reason) = match decision {
         Decision::Accept => {
             claim_seat(conn, application.cycle_id, application.base_id)?;
+            let (university_id, program_id): (UniversityId, ProgramId) =
+                dispatch!(conn, |c| students::table
+                    .find(application.student_id)
+                    .select((students::university_id, students::program_id))
+                    .first(c))?;
             let placement = PlacementRow {
                 id: PlacementId::generate(),
                 cycle_id: application.cycle_id,
@@ -397,6 +402,8 @@ pub fn decide(
                 decline_reason: None,
                 created_at: now,
                 updated_at: now,
+                university_id,
+                program_id,
             };
             let inserted = dispatch!(conn, |c| diesel::insert_into(placements::table)
                 .values(&placement)

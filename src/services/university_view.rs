@@ -229,9 +229,8 @@ pub fn placements(
         .filter(
             bases::id.eq_any(
                 placements::table
-                    .inner_join(students::table)
                     .filter(placements::cycle_id.eq(cycle_id))
-                    .filter(students::university_id.eq(university))
+                    .filter(placements::university_id.eq(university))
                     .select(placements::base_id),
             ),
         )

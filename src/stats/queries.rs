@@ -25,41 +25,18 @@ impl StudentScope {
         university: None,
         program: None,
     };
-
-    fn is_everyone(self) -> bool {
-        self.university.is_none() && self.program.is_none()
-    }
 }
 
-/// Adds the student scope to a boxed query that joins `students`.
+/// Adds the student scope to a boxed query of `applications` or `placements`: each row
+/// carries its student's university and program, so no query reads the students.
 macro_rules! within {
-    ($query:expr, $scope:expr) => {{
+    ($query:expr, $table:ident, $scope:expr) => {{
         let mut query = $query;
         if let Some(university) = $scope.university {
-            query = query.filter(students::university_id.eq(university));
+            query = query.filter($table::university_id.eq(university));
         }
         if let Some(program) = $scope.program {
-            query = query.filter(students::program_id.eq(program));
-        }
-        query
-    }};
-}
-
-/// Adds the student scope to a boxed query that does not join `students`, as a subquery on
-/// its student column: unscoped, such a query then reads no student at all, which saves a
-/// lookup per counted row.
-macro_rules! of_students_within {
-    ($query:expr, $student:expr, $scope:expr) => {{
-        let mut query = $query;
-        if !$scope.is_everyone() {
-            let mut in_scope = students::table.select(students::id).into_boxed();
-            if let Some(university) = $scope.university {
-                in_scope = in_scope.filter(students::university_id.eq(university));
-            }
-            if let Some(program) = $scope.program {
-                in_scope = in_scope.filter(students::program_id.eq(program));
-            }
-            query = query.filter($student.eq_any(in_scope));
+            query = query.filter($table::program_id.eq(program));
         }
         query
     }};
@@ -151,36 +128,28 @@ pub fn base_hosts(conn: &mut DbConn) -> Result<HashMap<BaseId, (String, String)>
         .collect())
 }
 
-/// The students with an application in the cycle, as a set to filter `students` with: SQLite
-/// then reads the students in order instead of looking each applicant's student up.
-#[diesel::dsl::auto_type(no_type_alias)]
-fn applicants_of(cycle: CycleId) -> _ {
-    applications::table
-        .filter(applications::cycle_id.eq(cycle))
-        .select(applications::student_id)
-}
-
 fn by_university(
     conn: &mut DbConn,
     cycle: CycleId,
     scope: StudentScope,
 ) -> Result<Vec<StatsRow>, DomainError> {
     let applicants: Vec<(UniversityId, i64)> = dispatch!(conn, |c| within!(
-        students::table
-            .filter(students::id.eq_any(applicants_of(cycle)))
-            .group_by(students::university_id)
-            .select((students::university_id, count_star()))
+        applications::table
+            .filter(applications::cycle_id.eq(cycle))
+            .group_by(applications::university_id)
+            .select((applications::university_id, count_star()))
             .into_boxed(),
+        applications,
         scope
     )
     .load(c))?;
     let placed: Vec<(UniversityId, PlacementStatus, i64)> = dispatch!(conn, |c| within!(
         placements::table
-            .inner_join(students::table)
             .filter(placements::cycle_id.eq(cycle))
-            .group_by((students::university_id, placements::status))
-            .select((students::university_id, placements::status, count_star()))
+            .group_by((placements::university_id, placements::status))
+            .select((placements::university_id, placements::status, count_star()))
             .into_boxed(),
+        placements,
         scope
     )
     .load(c))?;
@@ -207,21 +176,22 @@ fn by_program(
     scope: StudentScope,
 ) -> Result<Vec<StatsRow>, DomainError> {
     let applicants: Vec<(ProgramId, i64)> = dispatch!(conn, |c| within!(
-        students::table
-            .filter(students::id.eq_any(applicants_of(cycle)))
-            .group_by(students::program_id)
-            .select((students::program_id, count_star()))
+        applications::table
+            .filter(applications::cycle_id.eq(cycle))
+            .group_by(applications::program_id)
+            .select((applications::program_id, count_star()))
             .into_boxed(),
+        applications,
         scope
     )
     .load(c))?;
     let placed: Vec<(ProgramId, PlacementStatus, i64)> = dispatch!(conn, |c| within!(
         placements::table
-            .inner_join(students::table)
             .filter(placements::cycle_id.eq(cycle))
-            .group_by((students::program_id, placements::status))
-            .select((students::program_id, placements::status, count_star()))
+            .group_by((placements::program_id, placements::status))
+            .select((placements::program_id, placements::status, count_star()))
             .into_boxed(),
+        placements,
         scope
     )
     .load(c))?;
@@ -254,24 +224,24 @@ fn by_base(
     cycle: CycleId,
     scope: StudentScope,
 ) -> Result<Vec<StatsRow>, DomainError> {
-    let applicants: Vec<(BaseId, i64)> = dispatch!(conn, |c| of_students_within!(
+    let applicants: Vec<(BaseId, i64)> = dispatch!(conn, |c| within!(
         application_preferences::table
             .inner_join(applications::table)
             .filter(applications::cycle_id.eq(cycle))
             .group_by(application_preferences::base_id)
             .select((application_preferences::base_id, count_star()))
             .into_boxed(),
-        applications::student_id,
+        applications,
         scope
     )
     .load(c))?;
-    let placed: Vec<(BaseId, PlacementStatus, i64)> = dispatch!(conn, |c| of_students_within!(
+    let placed: Vec<(BaseId, PlacementStatus, i64)> = dispatch!(conn, |c| within!(
         placements::table
             .filter(placements::cycle_id.eq(cycle))
             .group_by((placements::base_id, placements::status))
             .select((placements::base_id, placements::status, count_star()))
             .into_boxed(),
-        placements::student_id,
+        placements,
         scope
     )
     .load(c))?;
@@ -318,19 +288,22 @@ fn by_flow(
     cycle: CycleId,
     scope: StudentScope,
 ) -> Result<Vec<StatsRow>, DomainError> {
-    // A student who listed several bases of one host is one applicant of that flow.
+    // A student who listed several bases of one host is one applicant of that flow. The
+    // applications are read in the order of their index, and each one's preferences next to
+    // the last one's.
     let applicants: Vec<((UniversityId, UniversityId), i64)> = dispatch!(conn, |c| within!(
         application_preferences::table
-            .inner_join(applications::table.inner_join(students::table))
+            .inner_join(applications::table)
             .inner_join(bases::table)
             .filter(applications::cycle_id.eq(cycle))
-            .group_by((students::university_id, bases::host_university_id))
+            .group_by((applications::university_id, bases::host_university_id))
             .select((
-                students::university_id,
+                applications::university_id,
                 bases::host_university_id,
                 count(applications::id).aggregate_distinct()
             ))
             .into_boxed(),
+        applications,
         scope
     )
     .load::<(UniversityId, UniversityId, i64)>(c))?
@@ -340,21 +313,21 @@ fn by_flow(
     let placed: Vec<((UniversityId, UniversityId), PlacementStatus, i64)> =
         dispatch!(conn, |c| within!(
             placements::table
-                .inner_join(students::table)
                 .inner_join(bases::table)
                 .filter(placements::cycle_id.eq(cycle))
                 .group_by((
-                    students::university_id,
+                    placements::university_id,
                     bases::host_university_id,
                     placements::status
                 ))
                 .select((
-                    students::university_id,
+                    placements::university_id,
                     bases::host_university_id,
                     placements::status,
                     count_star()
                 ))
                 .into_boxed(),
+            placements,
             scope
         )
         .load::<(UniversityId, UniversityId, PlacementStatus, i64)>(c))?
@@ -390,11 +363,11 @@ fn totals(
     scope: StudentScope,
     rows: &[StatsRow],
 ) -> Result<Measures, DomainError> {
-    let applicants: i64 = dispatch!(conn, |c| of_students_within!(
+    let applicants: i64 = dispatch!(conn, |c| within!(
         applications::table
             .filter(applications::cycle_id.eq(cycle))
             .into_boxed(),
-        applications::student_id,
+        applications,
         scope
     )
     .count()

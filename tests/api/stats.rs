@@ -567,6 +567,78 @@ async fn the_statistics_download_as_an_xlsx_workbook_with_typed_cells() {
 }
 
 #[tokio::test]
+async fn a_student_who_changes_program_is_counted_under_the_new_one_at_once() {
+    let app = spawn_app().await;
+    let placed = placed_cycle(&app).await;
+    let officer = app.staff(Role::UniversityAdmin, Some("USST"), None).await;
+
+    // u3 (机械, applied, withdrew from D) moves to 电子信息.
+    let u3 = id(&placed.students["u3"].0);
+    let moved = app
+        .patch(
+            &format!("/api/v1/students/{u3}"),
+            &officer,
+            json!({"program_code": "0854"}),
+        )
+        .await;
+    assert_eq!(
+        expect_json(moved, StatusCode::OK).await["program_code"],
+        "0854"
+    );
+
+    let by_program = stats(&app, &app.admin, &placed, "group_by=program").await;
+    assert_eq!(
+        counts(row(&by_program, "program_code", "0854")),
+        [4, 0, 2, 0, 1, 1],
+        "u3's application and withdrawn placement count under 电子信息"
+    );
+    assert_eq!(
+        counts(row(&by_program, "program_code", "0855")),
+        [3, 1, 0, 1, 0, 0]
+    );
+    let electronics = stats(&app, &officer, &placed, "group_by=flow&program=0854").await;
+    assert_eq!(
+        counts(flow(&electronics, "USST", "USST")),
+        [3, 0, 1, 0, 0, 1],
+        "u1, u2 and now u3 listed USST's bases"
+    );
+    assert_eq!(
+        counts(flow(&electronics, "USST", "UJS")),
+        [2, 0, 0, 0, 1, 0],
+        "u1 listed C, and u3 listed D and withdrew from it"
+    );
+    assert_eq!(counts(&electronics["totals"]), [3, 0, 1, 0, 1, 1]);
+}
+
+#[tokio::test]
+async fn upgrading_a_database_that_holds_a_placed_cycle_changes_no_count() {
+    let app = spawn_app().await;
+    let placed = placed_cycle(&app).await;
+    let groupings = ["university", "program", "base", "flow"];
+    let mut before = Vec::new();
+    for grouping in groupings {
+        before.push(stats(&app, &app.admin, &placed, &format!("group_by={grouping}")).await);
+    }
+
+    // Taking the newest migration back and applying it again, as an upgrade from the build
+    // before it does, keeps every row the statistics count (the migration that copies each
+    // student's university and program onto its applications and placements rebuilds both).
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || {
+        db.revert_last()?;
+        db.migrate()
+    })
+    .await
+    .expect("joins")
+    .expect("the newest migration goes down and up again");
+
+    for (grouping, counted) in groupings.into_iter().zip(before) {
+        let after = stats(&app, &app.admin, &placed, &format!("group_by={grouping}")).await;
+        assert_eq!(after, counted, "{grouping}");
+    }
+}
+
+#[tokio::test]
 async fn a_university_admin_sees_its_own_students_and_nobody_else_sees_statistics() {
     let app = spawn_app().await;
     let placed = placed_cycle(&app).await;
