@@ -12,7 +12,9 @@ ALTER TABLE applications ALTER COLUMN university_id SET NOT NULL,
     ALTER COLUMN program_id SET NOT NULL,
     ADD CONSTRAINT applications_student_group_fkey FOREIGN KEY (student_id, university_id, program_id)
         REFERENCES students (id, university_id, program_id) ON DELETE CASCADE ON UPDATE CASCADE;
-CREATE INDEX applications_cycle_group_idx ON applications (cycle_id, university_id, program_id, id);
+-- In id order within the cycle, so that a count joining the preferences reads their index
+-- in one sweep rather than one per university and program.
+CREATE INDEX applications_cycle_group_idx ON applications (cycle_id, id, university_id, program_id);
 
 ALTER TABLE placements ADD COLUMN university_id UUID, ADD COLUMN program_id UUID;
 UPDATE placements SET university_id = students.university_id, program_id = students.program_id
