@@ -322,7 +322,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_attempts,
 );
 
-// The statistics group placements by columns of several tables at once.
+// The statistics group applications and placements by columns of several tables at once.
 diesel::allow_columns_to_appear_in_same_group_by_clause!(
     placements::university_id,
     placements::program_id,

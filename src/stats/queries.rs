@@ -289,8 +289,8 @@ fn by_flow(
     scope: StudentScope,
 ) -> Result<Vec<StatsRow>, DomainError> {
     // A student who listed several bases of one host is one applicant of that flow. The
-    // applications are read in the order of their index, and each one's preferences next to
-    // the last one's.
+    // cycle's applications are read in id order, through their covering index, so that
+    // their preferences are read in one sweep of the preferences' index.
     let applicants: Vec<((UniversityId, UniversityId), i64)> = dispatch!(conn, |c| within!(
         application_preferences::table
             .inner_join(applications::table)
