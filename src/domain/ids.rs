@@ -21,8 +21,11 @@ macro_rules! typed_id {
         pub struct $name(pub Uuid);
 
         impl $name {
+            /// A new id, ordered by the time it was made (UUID version 7), so that new rows
+            /// are appended to their table's and their references' indexes instead of
+            /// landing at random places in them.
             pub fn generate() -> Self {
-                Self(Uuid::new_v4())
+                Self(Uuid::now_v7())
             }
         }
 
