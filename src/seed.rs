@@ -4,11 +4,10 @@
 use crate::auth::password;
 use crate::db::models::*;
 use crate::db::schema::*;
-use crate::db::{Database, DbConn};
+use crate::db::{with_page_cache, Database, DbConn};
 use crate::dispatch;
 use crate::domain::*;
 use chrono::{Duration, NaiveDate};
-use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -310,75 +309,49 @@ fn load(conn: &mut DbConn, hash: &str, size: Size) -> anyhow::Result<()> {
         login.email = student.email.clone();
     }
 
-    let usual = set_sqlite_cache(conn, -LOAD_CACHE_KIB)?;
-    let inserted = dispatch!(conn, |c| {
-        diesel::insert_into(universities::table)
-            .values(&universities_rows)
-            .execute(c)?;
-        diesel::insert_into(programs::table)
-            .values(&programs_rows)
-            .execute(c)?;
-        for chunk in bases_rows.chunks(500) {
-            diesel::insert_into(bases::table).values(chunk).execute(c)?;
-        }
-        for chunk in base_program_rows.chunks(2000) {
-            diesel::insert_into(base_programs::table)
-                .values(chunk)
+    // A load of ten alliances dirties far more pages than the writer's usual cache holds.
+    with_page_cache(conn, |conn| {
+        dispatch!(conn, |c| {
+            diesel::insert_into(universities::table)
+                .values(&universities_rows)
                 .execute(c)?;
-        }
-        diesel::insert_into(cycles::table)
-            .values(&cycle)
-            .execute(c)?;
-        diesel::insert_into(cycle_seats::table)
-            .values(&seats_rows)
-            .execute(c)?;
-        for chunk in students_rows.chunks(1000) {
-            diesel::insert_into(students::table)
-                .values(chunk)
+            diesel::insert_into(programs::table)
+                .values(&programs_rows)
                 .execute(c)?;
-        }
-        for chunk in users_rows.chunks(1000) {
-            diesel::insert_into(users::table).values(chunk).execute(c)?;
-        }
-        for chunk in applications_rows.chunks(1000) {
-            diesel::insert_into(applications::table)
-                .values(chunk)
+            for chunk in bases_rows.chunks(500) {
+                diesel::insert_into(bases::table).values(chunk).execute(c)?;
+            }
+            for chunk in base_program_rows.chunks(2000) {
+                diesel::insert_into(base_programs::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+            diesel::insert_into(cycles::table)
+                .values(&cycle)
                 .execute(c)?;
-        }
-        for chunk in preference_rows.chunks(3000) {
-            diesel::insert_into(application_preferences::table)
-                .values(chunk)
+            diesel::insert_into(cycle_seats::table)
+                .values(&seats_rows)
                 .execute(c)?;
-        }
-        Ok::<(), diesel::result::Error>(())
-    });
-    if let Some(usual) = usual {
-        set_sqlite_cache(conn, usual)?;
-    }
-    Ok(inserted?)
-}
-
-/// The page cache of a demo load on SQLite, in KiB. A load of ten alliances dirties far more
-/// pages than the writer's usual cache holds, and each page spilled to the log before the
-/// commit is read back at the next insert into it.
-const LOAD_CACHE_KIB: i64 = 128 * 1024;
-
-/// `PRAGMA cache_size` as SQLite answers it.
-#[derive(QueryableByName)]
-struct CacheSize {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    cache_size: i64,
-}
-
-/// Sets the page cache of a SQLite connection (`PRAGMA cache_size`: pages, or KiB when
-/// negative) and answers the size it had, to set back; PostgreSQL has nothing to set.
-fn set_sqlite_cache(conn: &mut DbConn, size: i64) -> anyhow::Result<Option<i64>> {
-    let DbConn::Sqlite(c) = conn else {
-        return Ok(None);
-    };
-    let before = diesel::sql_query("PRAGMA cache_size")
-        .get_result::<CacheSize>(&mut **c)?
-        .cache_size;
-    c.batch_execute(&format!("PRAGMA cache_size = {size}"))?;
-    Ok(Some(before))
+            for chunk in students_rows.chunks(1000) {
+                diesel::insert_into(students::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+            for chunk in users_rows.chunks(1000) {
+                diesel::insert_into(users::table).values(chunk).execute(c)?;
+            }
+            for chunk in applications_rows.chunks(1000) {
+                diesel::insert_into(applications::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+            for chunk in preference_rows.chunks(3000) {
+                diesel::insert_into(application_preferences::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+            Ok::<(), diesel::result::Error>(())
+        })
+    })?;
+    Ok(())
 }

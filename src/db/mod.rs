@@ -320,6 +320,45 @@ fn wait_here<F: std::future::Future>(future: F) -> F::Output {
     }
 }
 
+/// The page cache of a bulk write on SQLite, in KiB: a demo load, a match run's
+/// publication. At ten alliances' size such a write dirties far more pages than the usual
+/// cache (2 MiB) holds, and each page spilled to the log before the commit is read back at
+/// the next row that lands in it.
+const BULK_WRITE_CACHE_KIB: i64 = 128 * 1024;
+
+/// `PRAGMA cache_size` as SQLite answers it.
+#[derive(diesel::QueryableByName)]
+struct CacheSize {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    cache_size: i64,
+}
+
+/// Runs a bulk write with the SQLite connection's page cache raised, and sets it back after
+/// (which frees what the write took); PostgreSQL has nothing to set.
+pub fn with_page_cache<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let usual = match conn {
+        DbConn::Sqlite(c) => {
+            let usual = diesel::RunQueryDsl::get_result::<CacheSize>(
+                diesel::sql_query("PRAGMA cache_size"),
+                &mut **c,
+            )?
+            .cache_size;
+            c.batch_execute(&format!("PRAGMA cache_size = -{BULK_WRITE_CACHE_KIB}"))?;
+            Some(usual)
+        }
+        DbConn::Pg(_) => None,
+    };
+    let outcome = work(conn);
+    if let (Some(usual), DbConn::Sqlite(c)) = (usual, conn) {
+        c.batch_execute(&format!("PRAGMA cache_size = {usual}"))?;
+    }
+    outcome
+}
+
 /// Runs blocking database work on tokio's blocking threads.
 async fn off_the_async_threads<T, F>(work: F) -> Result<T, DomainError>
 where

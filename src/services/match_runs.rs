@@ -4,7 +4,7 @@
 use crate::auth::Caller;
 use crate::db::models::{AssignmentRow, MatchRunRow, PlacementEventRow, PlacementRow};
 use crate::db::schema::*;
-use crate::db::{read_transaction, Database, DbConn};
+use crate::db::{read_transaction, with_page_cache, Database, DbConn};
 use crate::dispatch;
 use crate::domain::*;
 use crate::matching::{self, Explainer, Market, Matching, RefusalReason, Statistics};
@@ -454,16 +454,21 @@ pub fn publish(
             reason: Some(format!("match run {run_id} published")),
         })
         .collect();
-    for chunk in placements_rows.chunks(1000) {
-        dispatch!(conn, |c| diesel::insert_into(placements::table)
-            .values(chunk)
-            .execute(c))?;
-    }
-    for chunk in events.chunks(1000) {
-        dispatch!(conn, |c| diesel::insert_into(placement_events::table)
-            .values(chunk)
-            .execute(c))?;
-    }
+    // A placement and its event for each placed student: tens of thousands of rows at ten
+    // alliances' size, landing at random in the placements' indexes by base and by group.
+    with_page_cache(conn, |conn| -> Result<(), DomainError> {
+        for chunk in placements_rows.chunks(1000) {
+            dispatch!(conn, |c| diesel::insert_into(placements::table)
+                .values(chunk)
+                .execute(c))?;
+        }
+        for chunk in events.chunks(1000) {
+            dispatch!(conn, |c| diesel::insert_into(placement_events::table)
+                .values(chunk)
+                .execute(c))?;
+        }
+        Ok(())
+    })?;
     for (base, count) in per_base {
         let updated = dispatch!(conn, |c| diesel::update(
             cycle_seats::table.find((run.cycle_id, base))
