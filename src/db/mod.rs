@@ -17,6 +17,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::sqlite::SqliteConnection;
+use diesel::RunQueryDsl;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use std::sync::Arc;
 use std::time::Duration;
@@ -333,8 +334,9 @@ struct CacheSize {
     cache_size: i64,
 }
 
-/// Runs a bulk write with the SQLite connection's page cache raised, and sets it back after
-/// (which frees what the write took); PostgreSQL has nothing to set.
+/// Runs a bulk write with the SQLite connection's page cache raised, and sets it back after,
+/// whether the write succeeded or not: the pages it took are freed once they are committed.
+/// A failed write's error is the one answered. PostgreSQL has nothing to set.
 pub fn with_page_cache<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
@@ -342,21 +344,24 @@ where
 {
     let usual = match conn {
         DbConn::Sqlite(c) => {
-            let usual = diesel::RunQueryDsl::get_result::<CacheSize>(
-                diesel::sql_query("PRAGMA cache_size"),
-                &mut **c,
-            )?
-            .cache_size;
+            let usual = diesel::sql_query("PRAGMA cache_size")
+                .get_result::<CacheSize>(&mut **c)?
+                .cache_size;
             c.batch_execute(&format!("PRAGMA cache_size = -{BULK_WRITE_CACHE_KIB}"))?;
             Some(usual)
         }
         DbConn::Pg(_) => None,
     };
     let outcome = work(conn);
-    if let (Some(usual), DbConn::Sqlite(c)) = (usual, conn) {
-        c.batch_execute(&format!("PRAGMA cache_size = {usual}"))?;
-    }
-    outcome
+    let restored = match (usual, conn) {
+        (Some(usual), DbConn::Sqlite(c)) => {
+            c.batch_execute(&format!("PRAGMA cache_size = {usual}"))
+        }
+        _ => Ok(()),
+    };
+    let value = outcome?;
+    restored?;
+    Ok(value)
 }
 
 /// Runs blocking database work on tokio's blocking threads.

@@ -87,3 +87,16 @@ typed_id!(
     SessionId,
     PasswordLinkId,
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_ids_sort_in_the_order_they_were_made_as_uuids_and_as_stored_text() {
+        let ids: Vec<PlacementId> = (0..1000).map(|_| PlacementId::generate()).collect();
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]));
+        let texts: Vec<String> = ids.iter().map(|id| id.0.hyphenated().to_string()).collect();
+        assert!(texts.windows(2).all(|pair| pair[0] < pair[1]));
+    }
+}
