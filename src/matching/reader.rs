@@ -6,9 +6,20 @@
 //! a base named in a preference before its entry gets the next base index and keeps it,
 //! and the entries are put in file order afterwards by renumbering. The result and its
 //! errors are those of `Instance::parse` followed by `Instance::index`.
+//!
+//! The parse and the lookups each take about half of the time. The lookups of a national
+//! instance wait on memory: some 17 million ids, most of them at a random place in a table
+//! of a million students that no processor cache holds. So the two run side by side: the
+//! reading thread parses and hands what it finds, in file order and in chunks of ids
+//! borrowed from the text, to an indexing thread that looks the ids up and builds the
+//! lists.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::mem;
+use std::panic;
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::thread;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -19,8 +30,10 @@ use super::market::Market;
 
 /// Marks an id that no entry defines (yet).
 const NO_ENTRY: u32 = u32::MAX;
-/// Ids collected before they are looked up together (see [`IdTable::intern_all`]).
-const ID_BATCH: usize = 16;
+/// What the reading hands to the indexing thread at a time.
+const CHUNK: usize = 4096;
+/// Chunks the reading may be ahead of the indexing thread before it waits.
+const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// An instance whose ids are resolved to table indices in the order they were first met.
 pub(crate) struct InstanceLists {
@@ -48,9 +61,62 @@ pub(crate) struct InstanceLists {
     repeated_base: Option<InstanceError>,
 }
 
+/// What the reading finds, in file order.
+enum Found<'a> {
+    /// A preference of the student entry being read.
+    Preference(Cow<'a, str>),
+    /// A student entry's id, once the entry has been read.
+    Student(Cow<'a, str>),
+    /// An id in the ranking of the base entry being read.
+    Ranked(Cow<'a, str>),
+    /// A base entry's id and seats, once the entry has been read.
+    Base(Cow<'a, str>, u32),
+}
+
+impl AsRef<str> for Found<'_> {
+    fn as_ref(&self) -> &str {
+        match self {
+            Found::Preference(id) | Found::Student(id) | Found::Ranked(id) | Found::Base(id, _) => {
+                id
+            }
+        }
+    }
+}
+
 impl InstanceLists {
     /// Reads an instance from JSON text (see `matching/README.md` for the format).
     pub(crate) fn parse(json: &str) -> Result<Self, InstanceError> {
+        let (sender, receiver) = mpsc::sync_channel(CHUNKS_IN_FLIGHT);
+        let (give_back, given_back) = mpsc::channel();
+        thread::scope(|scope| {
+            let indexing = scope.spawn(move || InstanceLists::take_all(receiver, give_back));
+            let mut reading = Reading {
+                chunk: Vec::with_capacity(CHUNK),
+                sender,
+                given_back,
+                invalid_capacity: None,
+            };
+            let mut deserializer = serde_json::Deserializer::from_str(json);
+            let read = deserializer
+                .deserialize_map(InstanceVisitor {
+                    reading: &mut reading,
+                })
+                .and_then(|()| deserializer.end());
+            let invalid_capacity = reading.invalid_capacity.take();
+            // Hands over the last chunk and tells the indexing thread that nothing follows.
+            drop(reading);
+            let mut lists = indexing
+                .join()
+                .unwrap_or_else(|panicked| panic::resume_unwind(panicked));
+            read.map_err(InstanceError::Json)?;
+            lists.invalid_capacity = invalid_capacity;
+            Ok(lists)
+        })
+    }
+
+    /// Takes what the reading found, chunk by chunk until it stops sending, and gives each
+    /// emptied chunk back to be filled again.
+    fn take_all<'a>(chunks: Receiver<Vec<Found<'a>>>, give_back: Sender<Vec<Found<'a>>>) -> Self {
         let mut lists = InstanceLists {
             students: IdTable::with_capacity(0, 0),
             bases: IdTable::with_capacity(0, 0),
@@ -67,15 +133,45 @@ impl InstanceLists {
             repeated_student: None,
             repeated_base: None,
         };
-        let mut deserializer = serde_json::Deserializer::from_str(json);
-        deserializer
-            .deserialize_map(InstanceVisitor {
-                lists: &mut lists,
-                batch: Vec::with_capacity(ID_BATCH),
-            })
-            .and_then(|()| deserializer.end())
-            .map_err(InstanceError::Json)?;
-        Ok(lists)
+        for mut chunk in chunks {
+            lists.take(&chunk);
+            chunk.clear();
+            // The reading takes no chunk back once it has sent the last one.
+            let _ = give_back.send(chunk);
+        }
+        lists
+    }
+
+    /// Looks up the ids of `found`, the lists' ids in runs so that their lookups overlap
+    /// (see [`IdTable::intern_all`]).
+    fn take(&mut self, found: &[Found<'_>]) {
+        let mut rest = found;
+        while let Some(first) = rest.first() {
+            match first {
+                Found::Student(id) => {
+                    self.define_student(id);
+                    rest = &rest[1..];
+                }
+                Found::Base(id, seats) => {
+                    self.define_base(id, *seats);
+                    rest = &rest[1..];
+                }
+                Found::Preference(_) | Found::Ranked(_) => {
+                    let kind = mem::discriminant(first);
+                    let run = rest
+                        .iter()
+                        .take_while(|found| mem::discriminant(*found) == kind)
+                        .count();
+                    let (ids, after) = rest.split_at(run);
+                    if let Found::Preference(_) = first {
+                        self.bases.intern_all(ids, &mut self.preference_bases);
+                    } else {
+                        self.students.intern_all(ids, &mut self.ranked_students);
+                    }
+                    rest = after;
+                }
+            }
+        }
     }
 
     /// Checks that every id names exactly one entry, renumbers students and bases in entry
@@ -168,7 +264,7 @@ impl InstanceLists {
             .push(self.preference_bases.len() as u32);
     }
 
-    fn define_base(&mut self, id: &str, capacity: &serde_json::Number) {
+    fn define_base(&mut self, id: &str, seats: u32) {
         let (index, _) = self.bases.intern(id);
         let entry = self.base_ids.len() as u32;
         if !define(&mut self.base_entries, index, entry) && self.repeated_base.is_none() {
@@ -178,17 +274,8 @@ impl InstanceLists {
                 entry: entry + 1,
             });
         }
-        let seats = capacity
-            .as_u64()
-            .and_then(|capacity| u32::try_from(capacity).ok());
-        if seats.is_none() && self.invalid_capacity.is_none() {
-            self.invalid_capacity = Some(InstanceError::InvalidCapacity {
-                base: id.to_owned(),
-                capacity: capacity.to_string(),
-            });
-        }
         self.base_ids.push(index);
-        self.seats.push(seats.unwrap_or(0));
+        self.seats.push(seats);
         self.ranking_offsets.push(self.ranked_students.len() as u32);
     }
 }
@@ -228,9 +315,59 @@ fn renumber(indices: &mut [u32], entries: &[u32]) {
     }
 }
 
-struct InstanceVisitor<'l, 'a> {
-    lists: &'l mut InstanceLists,
-    batch: Vec<Cow<'a, str>>,
+/// The reading thread's end of the way to the indexing thread.
+struct Reading<'a> {
+    chunk: Vec<Found<'a>>,
+    sender: SyncSender<Vec<Found<'a>>>,
+    given_back: Receiver<Vec<Found<'a>>>,
+    /// The first base whose capacity is not a count of seats, for `InstanceLists`.
+    invalid_capacity: Option<InstanceError>,
+}
+
+impl<'a> Reading<'a> {
+    fn push(&mut self, found: Found<'a>) {
+        self.chunk.push(found);
+        if self.chunk.len() == CHUNK {
+            let next = self
+                .given_back
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+            let full = mem::replace(&mut self.chunk, next);
+            self.send(full);
+        }
+    }
+
+    fn send(&self, chunk: Vec<Found<'a>>) {
+        // Fails only if the indexing thread has panicked; `parse` passes the panic on.
+        let _ = self.sender.send(chunk);
+    }
+
+    /// The seats of a base entry, recording the first capacity that is not a count of them.
+    fn seats(&mut self, id: &str, capacity: &serde_json::Number) -> u32 {
+        let seats = capacity
+            .as_u64()
+            .and_then(|capacity| u32::try_from(capacity).ok());
+        if seats.is_none() && self.invalid_capacity.is_none() {
+            self.invalid_capacity = Some(InstanceError::InvalidCapacity {
+                base: id.to_owned(),
+                capacity: capacity.to_string(),
+            });
+        }
+        seats.unwrap_or(0)
+    }
+}
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        if !self.chunk.is_empty() {
+            let last = mem::take(&mut self.chunk);
+            self.send(last);
+        }
+    }
+}
+
+struct InstanceVisitor<'r, 'a> {
+    reading: &'r mut Reading<'a>,
 }
 
 impl<'de> Visitor<'de> for InstanceVisitor<'_, 'de> {
@@ -341,7 +478,7 @@ impl<'de> Visitor<'de> for Entry<'_, '_, 'de> {
     }
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
-        let InstanceVisitor { lists, batch } = self.visitor;
+        let reading = &mut *self.visitor.reading;
         let mut id: Option<Cow<'de, str>> = None;
         let mut capacity: Option<serde_json::Number> = None;
         let mut seen = Fields::default();
@@ -354,9 +491,8 @@ impl<'de> Visitor<'de> for Entry<'_, '_, 'de> {
                 (EntryKind::Student, "preferences") => {
                     seen.first("preferences")?;
                     map.next_value_seed(IdList {
-                        table: &mut lists.bases,
-                        indices: &mut lists.preference_bases,
-                        batch,
+                        reading: &mut *reading,
+                        found: Found::Preference,
                     })?;
                 }
                 (EntryKind::Student, "university") => {
@@ -382,9 +518,8 @@ impl<'de> Visitor<'de> for Entry<'_, '_, 'de> {
                 (EntryKind::Base, "ranking") => {
                     seen.first("ranking")?;
                     map.next_value_seed(IdList {
-                        table: &mut lists.students,
-                        indices: &mut lists.ranked_students,
-                        batch,
+                        reading: &mut *reading,
+                        found: Found::Ranked,
                     })?;
                 }
                 _ => {
@@ -394,10 +529,11 @@ impl<'de> Visitor<'de> for Entry<'_, '_, 'de> {
         }
         let id = id.ok_or_else(|| de::Error::missing_field("id"))?;
         match self.kind {
-            EntryKind::Student => lists.define_student(&id),
+            EntryKind::Student => reading.push(Found::Student(id)),
             EntryKind::Base => {
                 let capacity = capacity.ok_or_else(|| de::Error::missing_field("capacity"))?;
-                lists.define_base(&id, &capacity);
+                let seats = reading.seats(&id, &capacity);
+                reading.push(Found::Base(id, seats));
             }
         }
         Ok(())
@@ -425,14 +561,13 @@ impl Fields {
     }
 }
 
-/// A list of ids, appended to `indices` as indices of `table`.
-struct IdList<'t, 'b, 'a> {
-    table: &'t mut IdTable,
-    indices: &'t mut Vec<u32>,
-    batch: &'b mut Vec<Cow<'a, str>>,
+/// A list of ids, each handed to the indexing thread as what `found` makes of it.
+struct IdList<'r, 'a, F> {
+    reading: &'r mut Reading<'a>,
+    found: F,
 }
 
-impl<'de> DeserializeSeed<'de> for IdList<'_, '_, 'de> {
+impl<'de, F: Fn(Cow<'de, str>) -> Found<'de>> DeserializeSeed<'de> for IdList<'_, 'de, F> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -440,7 +575,7 @@ impl<'de> DeserializeSeed<'de> for IdList<'_, '_, 'de> {
     }
 }
 
-impl<'de> Visitor<'de> for IdList<'_, '_, 'de> {
+impl<'de, F: Fn(Cow<'de, str>) -> Found<'de>> Visitor<'de> for IdList<'_, 'de, F> {
     type Value = ();
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -448,16 +583,9 @@ impl<'de> Visitor<'de> for IdList<'_, '_, 'de> {
     }
 
     fn visit_seq<S: SeqAccess<'de>>(self, mut sequence: S) -> Result<(), S::Error> {
-        self.batch.clear();
         while let Some(BorrowedString(id)) = sequence.next_element()? {
-            self.batch.push(id);
-            if self.batch.len() == ID_BATCH {
-                self.table.intern_all(self.batch, self.indices);
-                self.batch.clear();
-            }
+            self.reading.push((self.found)(id));
         }
-        self.table.intern_all(self.batch, self.indices);
-        self.batch.clear();
         Ok(())
     }
 }
@@ -512,7 +640,7 @@ impl<'de> Deserialize<'de> for Strings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matching::{run, Instance};
+    use crate::matching::{generate, run, Instance};
 
     const INSTANCE: &str = r#"{
         "students": [
@@ -584,6 +712,50 @@ mod tests {
         assert_eq!(read.student_id(2), "Sé3");
         assert_eq!(read.market.ranking(1), &[2, 0]);
         assert_same_as_instance(&json);
+    }
+
+    /// A generated instance of 3,000 students, whose 24,000 preferences and as many
+    /// ranking entries pass to the indexing thread in a dozen chunks.
+    fn generated() -> String {
+        let instance = generate(3_000, 120, 11, 8, 0.9);
+        serde_json::to_string(&instance).unwrap()
+    }
+
+    #[test]
+    fn an_instance_of_many_chunks_reads_as_the_whole_instance_does() {
+        let json = generated();
+        assert_same_as_instance(&json);
+        let (students, bases) = json
+            .trim_start_matches(r#"{"students":"#)
+            .trim_end_matches('}')
+            .split_once(r#","bases":"#)
+            .unwrap();
+        let bases_first = format!(r#"{{"bases":{bases},"students":{students}}}"#);
+        assert_same_as_instance(&bases_first);
+        assert_eq!(
+            run(&indexed(&json).market),
+            run(&indexed(&bases_first).market)
+        );
+    }
+
+    #[test]
+    fn an_error_far_into_the_file_is_the_one_reported() {
+        let json = generated();
+        let last_ranked = json.rfind(r#""S0001234""#).unwrap();
+        assert!(last_ranked > json.find(r#""bases""#).unwrap());
+        let mut broken = json.clone();
+        broken.replace_range(last_ranked..last_ranked + 10, r#""S9999999""#);
+        let error = InstanceLists::parse(&broken)
+            .and_then(InstanceLists::index)
+            .err()
+            .unwrap();
+        let expected = Instance::parse(&broken).unwrap().index().err().unwrap();
+        assert_eq!(error.to_string(), expected.to_string());
+        assert!(error.to_string().contains("S9999999"), "{error}");
+
+        let truncated = &json[..json.len() - 2];
+        let error = InstanceLists::parse(truncated).err().unwrap();
+        assert!(error.to_string().contains("EOF"), "{error}");
     }
 
     #[test]
