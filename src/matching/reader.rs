@@ -2,17 +2,17 @@
 //!
 //! [`Instance::parse`](super::Instance::parse) keeps every entry of the file as parsed,
 //! with a string for each of the 17 million ids of a million-student instance, and only
-//! then resolves them. Here serde's visitors hand each id to an id table as it is read:
-//! a base named in a preference before its entry gets the next base index and keeps it,
-//! and the entries are put in file order afterwards by renumbering. The result and its
-//! errors are those of `Instance::parse` followed by `Instance::index`.
+//! then resolves them. Here each id goes to an id table as soon as it is read: a base
+//! named in a preference before its entry gets the next base index and keeps it, and the
+//! entries are put in file order afterwards by renumbering. The result and its errors are
+//! those of `Instance::parse` followed by `Instance::index`.
 //!
 //! The parse and the lookups each take about half of the time. The lookups of a national
 //! instance wait on memory: some 17 million ids, most of them at a random place in a table
 //! of a million students that no processor cache holds. So the two run side by side: the
-//! reading thread parses and hands what it finds, in file order and in chunks of ids
-//! borrowed from the text, to an indexing thread that looks the ids up and builds the
-//! lists.
+//! reading thread runs serde's visitors and hands what they find, in file order and in
+//! chunks, to an indexing thread that looks the ids up and builds the lists. An id is
+//! borrowed from the text unless it has escapes.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -32,7 +32,8 @@ use super::market::Market;
 const NO_ENTRY: u32 = u32::MAX;
 /// What the reading hands to the indexing thread at a time.
 const CHUNK: usize = 4096;
-/// Chunks the reading may be ahead of the indexing thread before it waits.
+/// Full chunks that may wait for the indexing thread; the reading waits when it has one
+/// more.
 const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// An instance whose ids are resolved to table indices in the order they were first met.
@@ -755,7 +756,53 @@ mod tests {
 
         let truncated = &json[..json.len() - 2];
         let error = InstanceLists::parse(truncated).err().unwrap();
+        let expected = Instance::parse(truncated).err().unwrap();
+        assert_eq!(error.to_string(), expected.to_string());
         assert!(error.to_string().contains("EOF"), "{error}");
+    }
+
+    /// The error of `json` from this reader, checked to be word for word `Instance`'s.
+    fn error_as_instance_has_it(json: &str) -> String {
+        let error = InstanceLists::parse(json)
+            .and_then(InstanceLists::index)
+            .err()
+            .unwrap();
+        let expected = match Instance::parse(json) {
+            Ok(instance) => instance.index().err().unwrap(),
+            Err(error) => error,
+        };
+        assert_eq!(error.to_string(), expected.to_string());
+        error.to_string()
+    }
+
+    /// Sets the capacity of the last base entry that starts before `before` to `capacity`;
+    /// answers where that entry's capacity is.
+    fn set_capacity(json: &mut String, before: usize, capacity: &str) -> usize {
+        let key = r#""capacity":"#;
+        let at = json[..before].rfind(key).unwrap();
+        let start = at + key.len();
+        let end = start + json[start..].find([',', '}']).unwrap();
+        json.replace_range(start..end, capacity);
+        at
+    }
+
+    #[test]
+    fn errors_found_on_either_thread_keep_their_precedence() {
+        let json = generated();
+        // The indexing thread finds a repeated student id in the first chunk ...
+        let repeated = json.replacen(r#""id":"S0000001""#, r#""id":"S0000000""#, 1);
+        assert_ne!(repeated, json);
+        assert!(error_as_instance_has_it(&repeated).contains("student id S0000000 appears twice"));
+        // ... the reading thread two capacities that are no counts of seats, in the last
+        // chunks: the first of them is reported, before the repeated id.
+        let mut capacities = repeated.clone();
+        let last = set_capacity(&mut capacities, repeated.len(), "-3");
+        set_capacity(&mut capacities, last, "1.5");
+        let error = error_as_instance_has_it(&capacities);
+        assert!(error.contains("capacity 1.5 is not"), "{error}");
+        // ... and a file that is not well-formed JSON is reported as such, before both.
+        let error = error_as_instance_has_it(&capacities[..capacities.len() - 1]);
+        assert!(error.contains("EOF"), "{error}");
     }
 
     #[test]
