@@ -55,6 +55,32 @@ macro_rules! dispatch {
     };
 }
 
+/// Runs the same diesel query against either backend and hands its rows, one at a time as
+/// they arrive, to `$body` as the iterator `$rows`: on PostgreSQL row by row, which would
+/// otherwise hold the whole result in memory before the first row; SQLite always steps.
+#[macro_export]
+macro_rules! dispatch_rows {
+    ($conn:expr, $query:expr, |$rows:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Pg(pooled) => {
+                let c: &mut diesel::pg::PgConnection = &mut *pooled;
+                let $rows = diesel::RunQueryDsl::load_iter::<_, diesel::pg::PgRowByRowLoadingMode>(
+                    $query, c,
+                )?;
+                $body
+            }
+            $crate::db::DbConn::Sqlite(pooled) => {
+                let c: &mut diesel::sqlite::SqliteConnection = &mut *pooled;
+                let $rows = diesel::RunQueryDsl::load_iter::<
+                    _,
+                    diesel::connection::DefaultLoadingMode,
+                >($query, c)?;
+                $body
+            }
+        }
+    };
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Postgres,
