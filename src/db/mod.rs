@@ -58,6 +58,7 @@ macro_rules! dispatch {
 /// Runs the same diesel query against either backend and hands its rows, one at a time as
 /// they arrive, to `$body` as the iterator `$rows`: on PostgreSQL row by row, which would
 /// otherwise hold the whole result in memory before the first row; SQLite always steps.
+/// A query that cannot start returns its error from the enclosing function (`?`).
 #[macro_export]
 macro_rules! dispatch_rows {
     ($conn:expr, $query:expr, |$rows:ident| $body:expr) => {

@@ -290,11 +290,12 @@ fn by_base(
 type Flow = (UniversityId, UniversityId);
 
 /// Applicants by flow: a student who listed several bases of one host is one applicant of
-/// that flow. The preferences come in application order, so each application's hosts are
-/// told apart among its own few rows, and the counting takes one pass over the rows: no sort,
-/// and each base's host comes from a map of the bases read once. (Counted by the database
-/// with `count(DISTINCT)`, SQLite sorted every row and looked each row's base up in the
-/// bases' table, a cost that grew faster than the rows.)
+/// that flow. The preferences come in application order (on SQLite, the applications'
+/// index gives that order without a sort), so each application's hosts are told apart among
+/// its own few rows; the counting takes one pass over the rows, and each base's host comes
+/// from a map of the bases read once. (Counted by the database with `count(DISTINCT)`,
+/// SQLite sorted every row and looked each row's base up in the bases' table, a cost that
+/// grew faster than the rows.)
 fn flow_applicants(
     conn: &mut DbConn,
     cycle: CycleId,
@@ -487,19 +488,45 @@ mod tests {
         let (home, away) = (UniversityId::generate(), UniversityId::generate());
         let bases: Vec<BaseId> = (0..3).map(|_| BaseId::generate()).collect();
         let hosts = HashMap::from([(bases[0], home), (bases[1], home), (bases[2], away)]);
-        let (first, second) = (ApplicationId::generate(), ApplicationId::generate());
+        let applications: Vec<ApplicationId> = (0..3).map(|_| ApplicationId::generate()).collect();
         let rows = [
-            (first, home, bases[0]),
-            (first, home, bases[2]),
-            (first, home, bases[1]),
-            (second, home, bases[1]),
-            (second, home, bases[0]),
+            (applications[0], home, bases[0]),
+            (applications[0], home, bases[2]),
+            (applications[0], home, bases[1]),
+            (applications[1], home, bases[1]),
+            (applications[1], home, bases[0]),
+            (applications[2], away, bases[0]),
+            (applications[2], away, bases[2]),
         ];
         let mut counted = count_flows(rows.into_iter().map(Ok), &hosts).expect("counted");
-        counted.sort_by_key(|&((_, to), _)| to != home);
-        assert_eq!(counted, [((home, home), 2), ((home, away), 1)]);
+        counted.sort_by_key(|&((from, to), _)| (from != home, to != home));
+        assert_eq!(
+            counted,
+            [
+                ((home, home), 2),
+                ((home, away), 1),
+                ((away, home), 1),
+                ((away, away), 1)
+            ]
+        );
 
-        let unknown = [(first, home, BaseId::generate())];
-        assert!(count_flows(unknown.into_iter().map(Ok), &hosts).is_err());
+        let nothing = count_flows(std::iter::empty(), &hosts).expect("counted");
+        assert!(nothing.is_empty());
+    }
+
+    #[test]
+    fn a_flow_count_fails_on_a_failed_row_or_an_unknown_base() {
+        let home = UniversityId::generate();
+        let base = BaseId::generate();
+        let hosts = HashMap::from([(base, home)]);
+        let application = ApplicationId::generate();
+        let failed = [
+            Ok((application, home, base)),
+            Err(diesel::result::Error::RollbackTransaction),
+        ];
+        assert!(count_flows(failed.into_iter(), &hosts).is_err());
+
+        let unknown = [Ok((application, home, BaseId::generate()))];
+        assert!(count_flows(unknown.into_iter(), &hosts).is_err());
     }
 }

@@ -675,6 +675,12 @@ async fn a_university_admin_sees_its_own_students_and_nobody_else_sees_statistic
         .map(|rows| rows.iter().map(|r| &r["student_university_code"]).collect())
         .unwrap_or_default();
     assert_eq!(from, ["USST", "USST"], "only flows of its own students");
+    assert_eq!(
+        counts(flow(&flows, "USST", "USST")),
+        [4, 0, 1, 1, 0, 1],
+        "the counts the alliance sees for USST's students"
+    );
+    assert_eq!(counts(flow(&flows, "USST", "UJS")), [2, 0, 0, 0, 1, 0]);
     let programs = stats(&app, &officer, &placed, "group_by=program&university=USST").await;
     assert_eq!(counts(&programs["totals"]), [4, 0, 1, 1, 1, 1]);
 
