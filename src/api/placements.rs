@@ -189,7 +189,7 @@ pub async fn get(
         .db
         .read(move |conn| {
             let placement = lifecycle::find(conn, id)?;
-            if !lifecycle::visible_to(conn, &caller, &placement)? {
+            if !lifecycle::visible_to(&caller, &placement)? {
                 return Err(DomainError::not_found("placement"));
             }
             detail(conn, id)

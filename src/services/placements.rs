@@ -194,20 +194,12 @@ pub fn find(conn: &mut DbConn, id: PlacementId) -> Result<PlacementRow, DomainEr
 }
 
 /// Whether the caller may see the placement: the alliance admin all, a university admin
-/// its students', a coordinator its base's, a student its own.
-pub fn visible_to(
-    conn: &mut DbConn,
-    caller: &Caller,
-    placement: &PlacementRow,
-) -> Result<bool, DomainError> {
-    let scope = caller.scope()?;
-    let university: UniversityId = dispatch!(conn, |c| students::table
-        .find(placement.student_id)
-        .select(students::university_id)
-        .first(c))?;
-    Ok(scope.reaches(Concerning {
+/// its students', a coordinator its base's, a student its own. The placement carries its
+/// student's university, held to the student's own by the database.
+pub fn visible_to(caller: &Caller, placement: &PlacementRow) -> Result<bool, DomainError> {
+    Ok(caller.scope()?.reaches(Concerning {
         student: placement.student_id,
-        university,
+        university: placement.university_id,
         base: Some(placement.base_id),
     }))
 }
@@ -280,7 +272,7 @@ pub fn act(
     reason: Option<String>,
 ) -> Result<PlacementRow, DomainError> {
     let placement = find(conn, id)?;
-    if !visible_to(conn, caller, &placement)? {
+    if !visible_to(caller, &placement)? {
         return Err(DomainError::not_found("placement"));
     }
     let allowed = match action {
