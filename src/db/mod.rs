@@ -1,8 +1,9 @@
 //! Storage: one schema over SQLite (embedded default) and PostgreSQL (past one machine).
 //!
 //! Diesel's query builder is typed by backend, so each query is written once and compiled
-//! for both through [`dispatch!`]; the connection pools, migrations and transactions that
-//! differ per backend live here.
+//! for both through [`dispatch!`] ([`dispatch_rows!`] for a query whose rows are read one at
+//! a time); the connection pools, migrations and transactions that differ per backend live
+//! here.
 
 pub mod changes;
 pub mod lookup;
