@@ -11,8 +11,10 @@
 //! 6. the statistics, by university, program, base and flow.
 //!
 //! It prints each step's time and the server's peak resident memory after it, and for each
-//! figure the ratio of the large size to the small one: with ten times the data, nothing
-//! should cost more than about ten times as much.
+//! figure the ratio of each size to the one before: with ten times the data, nothing should
+//! cost more than about ten times as much. Beside the steps stands the machine's own cost of
+//! reading memory at random over as many bytes as the database holds, measured in the same
+//! run: what ten times the bytes costs this machine once they outgrow its caches.
 //!
 //!     cargo run --release --example bench_soak [-- --sizes 1,10 --clients 200]
 //!
@@ -26,11 +28,13 @@ use diesel::prelude::*;
 use placemat::config::Config;
 use placemat::db::models::User;
 use placemat::db::schema::{bases, placements, users};
-use placemat::db::Database;
+use placemat::db::{Database, DbConn};
 use placemat::dispatch;
 use placemat::domain::{BaseId, PlacementId, PlacementStatus, Role, StudentId, Timestamp, UserId};
 use placemat::seed::{self, Size};
 use placemat::startup::Application;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -229,6 +233,51 @@ async fn json_of(request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
     Ok(body)
 }
 
+/// The database's size as the database counts it: SQLite's pages (those still in its log
+/// included), or PostgreSQL's size of the database.
+fn database_bytes(db: &Database) -> anyhow::Result<u64> {
+    #[derive(diesel::QueryableByName)]
+    struct Size {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        bytes: i64,
+    }
+    let mut conn = db.reader()?;
+    let query = match conn {
+        DbConn::Sqlite(_) => {
+            "SELECT page_count * page_size AS bytes FROM pragma_page_count(), pragma_page_size()"
+        }
+        DbConn::Pg(_) => "SELECT pg_database_size(current_database()) AS bytes",
+    };
+    let size: Size = dispatch!(&mut conn, |c| diesel::sql_query(query).get_result(c))?;
+    Ok(u64::try_from(size.bytes)?)
+}
+
+/// The machine's own cost of reading `bytes` of memory at random: one byte of each 64-byte
+/// line of a buffer that large, its 4 KiB pages in a shuffled order (the best of five
+/// reads). Once the buffer outgrows the processor's caches, each line costs several times
+/// more: the same holds for the pages of a database that size.
+fn memory_reference(bytes: u64) -> Duration {
+    const PAGE: usize = 4096;
+    const LINE: usize = 64;
+    let pages = (bytes as usize / PAGE).max(1);
+    let buffer: Vec<u8> = (0..pages * PAGE).map(|i| i as u8).collect();
+    let mut order: Vec<usize> = (0..pages).collect();
+    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(7));
+    let mut best = Duration::MAX;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let mut sum = 0u64;
+        for &page in &order {
+            for line in buffer[page * PAGE..(page + 1) * PAGE].iter().step_by(LINE) {
+                sum = sum.wrapping_add(u64::from(*line));
+            }
+        }
+        std::hint::black_box(sum);
+        best = best.min(started.elapsed());
+    }
+    best
+}
+
 /// The whole cycle at one size; answers its steps.
 async fn soak(database_url: &str, size: Size, clients: usize) -> anyhow::Result<Vec<Step>> {
     let workdir = tempfile::tempdir()?;
@@ -415,6 +464,19 @@ async fn soak(database_url: &str, size: Size, clients: usize) -> anyhow::Result<
         detail: counted.join(", "),
         peak_mib: server.peak_mib(),
     });
+
+    let bytes = database_bytes(&db)?;
+    let wall = tokio::task::spawn_blocking(move || memory_reference(bytes)).await?;
+    steps.push(Step {
+        name: "memory (machine)",
+        wall,
+        detail: format!(
+            "{:.0} MiB, the database's size, read at random: {:.1} ns per 64-byte line",
+            bytes as f64 / (1024.0 * 1024.0),
+            wall.as_secs_f64() * 1e9 / (bytes as f64 / 64.0).max(1.0)
+        ),
+        peak_mib: server.peak_mib(),
+    });
     Ok(steps)
 }
 
@@ -475,18 +537,22 @@ fn report(backend: &str, sizes: &[usize], results: &[Vec<Step>]) {
             );
         }
     }
-    if let (Some(small), Some(large)) = (results.first(), results.last()) {
-        if results.len() > 1 {
-            let data = sizes.last().copied().unwrap_or(1) as f64 / sizes[0] as f64;
-            println!("\nlarge ÷ small (the data grew {data:.0}×):");
-            for (a, b) in small.iter().zip(large) {
-                println!(
-                    "{:<16} time {:>5.1}×   peak RSS {:>4.1}×",
-                    a.name,
-                    b.wall.as_secs_f64() / a.wall.as_secs_f64().max(1e-9),
-                    b.peak_mib / a.peak_mib.max(1e-9)
-                );
-            }
+    for (pair, steps) in sizes.windows(2).zip(results.windows(2)) {
+        let (small, large) = (&steps[0], &steps[1]);
+        let data = pair[1] as f64 / pair[0] as f64;
+        println!(
+            "\n{} ÷ {} alliance(s) (the data grew {data:.0}×; \"per data\" divides by that):",
+            pair[1], pair[0]
+        );
+        for (a, b) in small.iter().zip(large) {
+            let time = b.wall.as_secs_f64() / a.wall.as_secs_f64().max(1e-9);
+            println!(
+                "{:<16} time {:>5.1}× ({:>4.2} per data)   peak RSS {:>4.1}×",
+                a.name,
+                time,
+                time / data,
+                b.peak_mib / a.peak_mib.max(1e-9)
+            );
         }
     }
 }
