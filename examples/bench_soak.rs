@@ -13,8 +13,8 @@
 //! It prints each step's time and the server's peak resident memory after it, and for each
 //! figure the ratio of each size to the one before: with ten times the data, nothing should
 //! cost more than about ten times as much. Beside the steps stands the machine's own cost of
-//! reading memory at random over as many bytes as the database holds, measured in the same
-//! run: what ten times the bytes costs this machine once they outgrow its caches.
+//! touching every 64-byte line of a buffer the database's size, its pages in shuffled order,
+//! measured in the same run: what more bytes cost this machine once they outgrow its caches.
 //!
 //!     cargo run --release --example bench_soak [-- --sizes 1,10 --clients 200]
 //!
@@ -237,7 +237,7 @@ async fn json_of(request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
 /// included), or PostgreSQL's size of the database.
 fn database_bytes(db: &Database) -> anyhow::Result<u64> {
     #[derive(diesel::QueryableByName)]
-    struct Size {
+    struct Bytes {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         bytes: i64,
     }
@@ -248,14 +248,14 @@ fn database_bytes(db: &Database) -> anyhow::Result<u64> {
         }
         DbConn::Pg(_) => "SELECT pg_database_size(current_database()) AS bytes",
     };
-    let size: Size = dispatch!(&mut conn, |c| diesel::sql_query(query).get_result(c))?;
+    let size: Bytes = dispatch!(&mut conn, |c| diesel::sql_query(query).get_result(c))?;
     Ok(u64::try_from(size.bytes)?)
 }
 
-/// The machine's own cost of reading `bytes` of memory at random: one byte of each 64-byte
-/// line of a buffer that large, its 4 KiB pages in a shuffled order (the best of five
-/// reads). Once the buffer outgrows the processor's caches, each line costs several times
-/// more: the same holds for the pages of a database that size.
+/// The machine's own cost of reading `bytes` of memory: one byte of each 64-byte line of a
+/// buffer that large, its 4 KiB pages in a shuffled order and the lines of a page in order
+/// (the best of five reads). Once the buffer outgrows the processor's caches, each line
+/// costs more: the same holds for the pages of a database that size.
 fn memory_reference(bytes: u64) -> Duration {
     const PAGE: usize = 4096;
     const LINE: usize = 64;
@@ -465,13 +465,14 @@ async fn soak(database_url: &str, size: Size, clients: usize) -> anyhow::Result<
         peak_mib: server.peak_mib(),
     });
 
-    let bytes = database_bytes(&db)?;
+    let sizing = db.clone();
+    let bytes = tokio::task::spawn_blocking(move || database_bytes(&sizing)).await??;
     let wall = tokio::task::spawn_blocking(move || memory_reference(bytes)).await?;
     steps.push(Step {
         name: "memory (machine)",
         wall,
         detail: format!(
-            "{:.0} MiB, the database's size, read at random: {:.1} ns per 64-byte line",
+            "{:.0} MiB, the database's size, its pages in shuffled order: {:.1} ns per 64-byte line",
             bytes as f64 / (1024.0 * 1024.0),
             wall.as_secs_f64() * 1e9 / (bytes as f64 / 64.0).max(1.0)
         ),
@@ -541,7 +542,7 @@ fn report(backend: &str, sizes: &[usize], results: &[Vec<Step>]) {
         let (small, large) = (&steps[0], &steps[1]);
         let data = pair[1] as f64 / pair[0] as f64;
         println!(
-            "\n{} ÷ {} alliance(s) (the data grew {data:.0}×; \"per data\" divides by that):",
+            "\n{} ÷ {} alliance(s) (the data grew {data:.1}×; \"per data\" divides by that):",
             pair[1], pair[0]
         );
         for (a, b) in small.iter().zip(large) {
