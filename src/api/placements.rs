@@ -89,7 +89,7 @@ fn to_view(listed: lifecycle::Listed) -> PlacementView {
         cycle_id: row.cycle_id,
         student_id: row.student_id,
         student_name: listed.student_name,
-        university_id: listed.university_id,
+        university_id: row.university_id,
         base_id: row.base_id,
         base_name: listed.base_name,
         status: row.status,
@@ -104,7 +104,7 @@ fn to_view(listed: lifecycle::Listed) -> PlacementView {
 
 /// A placement with its history.
 pub fn detail(conn: &mut DbConn, id: PlacementId) -> Result<PlacementView, DomainError> {
-    let (placement, student_name, student_number, university_id, base_name) =
+    let (placement, student_name, student_number, base_name) =
         dispatch!(conn, |c| placements::table
             .inner_join(students::table)
             .inner_join(bases::table)
@@ -113,7 +113,6 @@ pub fn detail(conn: &mut DbConn, id: PlacementId) -> Result<PlacementView, Domai
                 PlacementRow::as_select(),
                 students::name,
                 students::student_number,
-                students::university_id,
                 bases::name
             ))
             .first(c))?;
@@ -133,7 +132,6 @@ pub fn detail(conn: &mut DbConn, id: PlacementId) -> Result<PlacementView, Domai
         placement,
         student_name,
         student_number,
-        university_id,
         base_name,
     });
     view.history = Some(history);

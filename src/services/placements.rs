@@ -43,13 +43,13 @@ pub enum ListOrder {
     StudentNumber,
 }
 
-/// A placement as lists show it, with its student and base.
+/// A placement as lists show it, with its student and base; the placement carries its
+/// student's university.
 #[derive(Debug, Clone)]
 pub struct Listed {
     pub placement: PlacementRow,
     pub student_name: String,
     pub student_number: String,
-    pub university_id: UniversityId,
     pub base_name: String,
 }
 
@@ -73,7 +73,7 @@ pub fn list(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Listed>, i64), DomainError> {
-    type Row = (PlacementRow, String, String, UniversityId, String);
+    type Row = (PlacementRow, String, String, String);
     let (rows, total): (Vec<Row>, i64) = dispatch!(conn, |c| {
         let selected = || {
             let mut query = placements::table
@@ -85,7 +85,7 @@ pub fn list(
                     query = query.filter(placements::cycle_id.eq(cycle));
                 }
                 if let Some(university) = selection.university {
-                    query = query.filter(students::university_id.eq(university));
+                    query = query.filter(placements::university_id.eq(university));
                 }
                 if let Some(base) = selection.base {
                     query = query.filter(placements::base_id.eq(base));
@@ -104,7 +104,6 @@ pub fn list(
             PlacementRow::as_select(),
             students::name,
             students::student_number,
-            students::university_id,
             bases::name,
         ));
         let page = match order {
@@ -119,11 +118,10 @@ pub fn list(
     let listed = rows
         .into_iter()
         .map(
-            |(placement, student_name, student_number, university_id, base_name)| Listed {
+            |(placement, student_name, student_number, base_name)| Listed {
                 placement,
                 student_name,
                 student_number,
-                university_id,
                 base_name,
             },
         )
