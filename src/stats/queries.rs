@@ -1,9 +1,22 @@
-//! The counting: the database does it, in a handful of grouped queries per request, so
-//! that what placemat itself reads and holds grows with the number of groups, not with the
-//! number of applications or placements. The applicants of flows are the exception: a flow
-//! counts each application once per host university, which the database does by sorting
-//! every listing, so placemat counts them itself in one pass over the cycle's preferences,
-//! read row by row in application order, holding only the counts and the bases' hosts.
+//! The counting: the database does most of it, in a handful of grouped queries per
+//! request. PostgreSQL groups by hashing, in any order. SQLite groups by sorting, a cost
+//! that grows faster than the rows and spills to disk past its memory, unless an index
+//! gives the rows in the grouping's order; so where the two differ, SQLite is asked for
+//! groupings in an index's order:
+//!
+//! - applicants by university and program, through `applications (cycle_id,
+//!   university_id, program_id)`;
+//! - placements by university and program, each status counted in a column of its own
+//!   (see [`by_status!`]), and by university, program, base and status for the flows,
+//!   through `placements (cycle_id, university_id, program_id, base_id, status)`;
+//! - placements by base and status, through `placements (cycle_id, base_id, status)`, as
+//!   on PostgreSQL.
+//!
+//! The groupings by university and by program add up the first two; the flows map each
+//! base to its host. The applicants of flows, and on SQLite those of bases, are counted by
+//! placemat itself: their grouping keys live on the preferences, so it reads the cycle's
+//! preferences row by row in application order, in one pass, holding only the counts and
+//! the bases' hosts.
 
 use super::{Group, GroupBy, Measures, PlacementStats, StatsRow};
 use crate::db::lookup;
@@ -11,8 +24,9 @@ use crate::db::schema::*;
 use crate::db::{read_transaction, DbConn};
 use crate::domain::*;
 use crate::{dispatch, dispatch_rows};
-use diesel::dsl::{count_star, sum};
+use diesel::dsl::{case_when, count_star, sum};
 use diesel::prelude::*;
+use diesel::sql_types::Integer;
 use std::collections::{BTreeMap, HashMap};
 
 /// The students the counts are limited to: the caller's scope and the filters asked for.
@@ -45,6 +59,51 @@ macro_rules! within {
     }};
 }
 
+/// A group's placements in each status, in the order of [`PlacementStatus`]'s states (as
+/// `Option`s, the type of SQL's `sum`).
+type ByStatus = (
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// A group's placements counted in each status, as the `sum` of a `CASE` for each: one
+/// grouping counts every status, so placements are grouped by the columns before the
+/// status in an index and read in its order, without a sort. (Indexed with the status
+/// first, an entry would move to another page at every change of status, a cost each
+/// confirmation would pay.)
+macro_rules! by_status {
+    () => {
+        (
+            by_status!(PlacementStatus::Offered),
+            by_status!(PlacementStatus::Confirmed),
+            by_status!(PlacementStatus::Declined),
+            by_status!(PlacementStatus::Withdrawn),
+            by_status!(PlacementStatus::Completed),
+        )
+    };
+    ($status:expr) => {
+        sum(case_when::<_, _, Integer>(placements::status.eq($status), 1).otherwise(0))
+    };
+}
+
+/// The counts of [`by_status!`], each beside its status.
+fn statuses(
+    (offered, confirmed, declined, withdrawn, completed): ByStatus,
+) -> impl Iterator<Item = (PlacementStatus, i64)> {
+    [
+        (PlacementStatus::Offered, offered),
+        (PlacementStatus::Confirmed, confirmed),
+        (PlacementStatus::Declined, declined),
+        (PlacementStatus::Withdrawn, withdrawn),
+        (PlacementStatus::Completed, completed),
+    ]
+    .into_iter()
+    .filter_map(|(status, count)| Some((status, count?)))
+}
+
 /// Applicants and placements by status of one group, before seats are known.
 #[derive(Debug, Clone, Copy, Default)]
 struct Counts {
@@ -54,6 +113,17 @@ struct Counts {
     declined: i64,
     withdrawn: i64,
     completed: i64,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, other: Counts) {
+        self.applicants += other.applicants;
+        self.offered += other.offered;
+        self.confirmed += other.confirmed;
+        self.declined += other.declined;
+        self.withdrawn += other.withdrawn;
+        self.completed += other.completed;
+    }
 }
 
 impl Counts {
@@ -86,19 +156,32 @@ impl Counts {
     }
 }
 
-/// Merges the grouped counts of applicants and of placements by status, by group key.
+/// Adds up the grouped counts of applicants and of placements by status, by group key; a
+/// key may come several times, from finer groups.
 fn tally<K: Ord>(
-    applicants: Vec<(K, i64)>,
-    placements: Vec<(K, PlacementStatus, i64)>,
-) -> Result<BTreeMap<K, Counts>, DomainError> {
+    applicants: impl IntoIterator<Item = (K, i64)>,
+    placements: impl IntoIterator<Item = (K, PlacementStatus, i64)>,
+) -> BTreeMap<K, Counts> {
     let mut groups: BTreeMap<K, Counts> = BTreeMap::new();
     for (key, count) in applicants {
-        groups.entry(key).or_default().applicants = count;
+        groups.entry(key).or_default().applicants += count;
     }
     for (key, status, count) in placements {
         groups.entry(key).or_default().add_placements(status, count);
     }
-    Ok(groups)
+    groups
+}
+
+/// Adds up finer groups' counts into coarser ones.
+fn roll_up<K: Ord, G: Ord>(
+    groups: BTreeMap<K, Counts>,
+    coarser: impl Fn(K) -> G,
+) -> BTreeMap<G, Counts> {
+    let mut rolled: BTreeMap<G, Counts> = BTreeMap::new();
+    for (key, counts) in groups {
+        *rolled.entry(coarser(key)).or_default() += counts;
+    }
+    rolled
 }
 
 fn unnamed(what: &str) -> DomainError {
@@ -131,33 +214,91 @@ pub fn base_hosts(conn: &mut DbConn) -> Result<HashMap<BaseId, (String, String)>
         .collect())
 }
 
-fn by_university(
+/// A group of students: their university and program.
+type StudentGroup = (UniversityId, ProgramId);
+
+/// Applicants and placements by status of each university and program, grouped in the
+/// order of the indexes named at the top.
+fn by_student_group(
     conn: &mut DbConn,
     cycle: CycleId,
     scope: StudentScope,
-) -> Result<Vec<StatsRow>, DomainError> {
-    let applicants: Vec<(UniversityId, i64)> = dispatch!(conn, |c| within!(
+) -> Result<BTreeMap<StudentGroup, Counts>, DomainError> {
+    let applicants: Vec<(UniversityId, ProgramId, i64)> = dispatch!(conn, |c| within!(
         applications::table
             .filter(applications::cycle_id.eq(cycle))
-            .group_by(applications::university_id)
-            .select((applications::university_id, count_star()))
+            .group_by((applications::university_id, applications::program_id))
+            .select((
+                applications::university_id,
+                applications::program_id,
+                count_star()
+            ))
             .into_boxed(),
         applications,
         scope
     )
     .load(c))?;
-    let placed: Vec<(UniversityId, PlacementStatus, i64)> = dispatch!(conn, |c| within!(
-        placements::table
-            .filter(placements::cycle_id.eq(cycle))
-            .group_by((placements::university_id, placements::status))
-            .select((placements::university_id, placements::status, count_star()))
-            .into_boxed(),
-        placements,
-        scope
-    )
-    .load(c))?;
+    let placed: Vec<(StudentGroup, PlacementStatus, i64)> = match conn {
+        DbConn::Sqlite(_) => dispatch!(conn, |c| within!(
+            placements::table
+                .filter(placements::cycle_id.eq(cycle))
+                .group_by((placements::university_id, placements::program_id))
+                .select((
+                    placements::university_id,
+                    placements::program_id,
+                    by_status!(),
+                ))
+                .into_boxed(),
+            placements,
+            scope
+        )
+        .load::<(UniversityId, ProgramId, ByStatus)>(c))?
+        .into_iter()
+        .flat_map(|(university, program, counts)| {
+            statuses(counts).map(move |(status, count)| ((university, program), status, count))
+        })
+        .collect(),
+        DbConn::Pg(_) => dispatch!(conn, |c| within!(
+            placements::table
+                .filter(placements::cycle_id.eq(cycle))
+                .group_by((
+                    placements::university_id,
+                    placements::program_id,
+                    placements::status
+                ))
+                .select((
+                    placements::university_id,
+                    placements::program_id,
+                    placements::status,
+                    count_star()
+                ))
+                .into_boxed(),
+            placements,
+            scope
+        )
+        .load::<(UniversityId, ProgramId, PlacementStatus, i64)>(c))?
+        .into_iter()
+        .map(|(university, program, status, count)| ((university, program), status, count))
+        .collect(),
+    };
+    Ok(tally(
+        applicants
+            .into_iter()
+            .map(|(university, program, count)| ((university, program), count)),
+        placed,
+    ))
+}
+
+fn by_university(
+    conn: &mut DbConn,
+    cycle: CycleId,
+    scope: StudentScope,
+) -> Result<Vec<StatsRow>, DomainError> {
+    let groups = roll_up(by_student_group(conn, cycle, scope)?, |(university, _)| {
+        university
+    });
     let names = university_names(conn)?;
-    tally(applicants, placed)?
+    groups
         .into_iter()
         .map(|(id, counts)| {
             let (code, name) = names.get(&id).ok_or_else(|| unnamed("university"))?;
@@ -178,33 +319,16 @@ fn by_program(
     cycle: CycleId,
     scope: StudentScope,
 ) -> Result<Vec<StatsRow>, DomainError> {
-    let applicants: Vec<(ProgramId, i64)> = dispatch!(conn, |c| within!(
-        applications::table
-            .filter(applications::cycle_id.eq(cycle))
-            .group_by(applications::program_id)
-            .select((applications::program_id, count_star()))
-            .into_boxed(),
-        applications,
-        scope
-    )
-    .load(c))?;
-    let placed: Vec<(ProgramId, PlacementStatus, i64)> = dispatch!(conn, |c| within!(
-        placements::table
-            .filter(placements::cycle_id.eq(cycle))
-            .group_by((placements::program_id, placements::status))
-            .select((placements::program_id, placements::status, count_star()))
-            .into_boxed(),
-        placements,
-        scope
-    )
-    .load(c))?;
+    let groups = roll_up(by_student_group(conn, cycle, scope)?, |(_, program)| {
+        program
+    });
     let names: HashMap<ProgramId, (String, String)> = dispatch!(conn, |c| programs::table
         .select((programs::id, programs::code, programs::name))
         .load::<(ProgramId, String, String)>(c))?
     .into_iter()
     .map(|(id, code, name)| (id, (code, name)))
     .collect();
-    tally(applicants, placed)?
+    groups
         .into_iter()
         .map(|(id, counts)| {
             let (code, name) = names.get(&id).ok_or_else(|| unnamed("program"))?;
@@ -227,17 +351,20 @@ fn by_base(
     cycle: CycleId,
     scope: StudentScope,
 ) -> Result<Vec<StatsRow>, DomainError> {
-    let applicants: Vec<(BaseId, i64)> = dispatch!(conn, |c| within!(
-        application_preferences::table
-            .inner_join(applications::table)
-            .filter(applications::cycle_id.eq(cycle))
-            .group_by(application_preferences::base_id)
-            .select((application_preferences::base_id, count_star()))
-            .into_boxed(),
-        applications,
-        scope
-    )
-    .load(c))?;
+    let applicants: Vec<(BaseId, i64)> = match conn {
+        DbConn::Sqlite(_) => base_applicants(conn, cycle, scope)?,
+        DbConn::Pg(_) => dispatch!(conn, |c| within!(
+            application_preferences::table
+                .inner_join(applications::table)
+                .filter(applications::cycle_id.eq(cycle))
+                .group_by(application_preferences::base_id)
+                .select((application_preferences::base_id, count_star()))
+                .into_boxed(),
+            applications,
+            scope
+        )
+        .load(c))?,
+    };
     let placed: Vec<(BaseId, PlacementStatus, i64)> = dispatch!(conn, |c| within!(
         placements::table
             .filter(placements::cycle_id.eq(cycle))
@@ -253,7 +380,7 @@ fn by_base(
         .filter(cycle_seats::cycle_id.eq(cycle))
         .select((cycle_seats::base_id, bases::name, cycle_seats::seats))
         .load(c))?;
-    let mut groups = tally(applicants, placed)?;
+    let mut groups = tally(applicants, placed);
     let mut names: HashMap<BaseId, (String, Option<i64>)> = HashMap::new();
     for (id, name, seats) in offering {
         groups.entry(id).or_default();
@@ -289,47 +416,78 @@ fn by_base(
 /// A flow: the students' university and the host university of their bases.
 type Flow = (UniversityId, UniversityId);
 
+/// The cycle's preferences in scope, as `$columns`, in application order (on SQLite, the
+/// applications' index gives that order without a sort, and the preferences' own index is
+/// read in one sweep), for counting row by row. (Grouped by the database, SQLite sorted
+/// every row first, a cost that grew faster than the rows; counting flows by
+/// `count(DISTINCT)` also looked each row's base up in the bases' table.)
+macro_rules! preferences {
+    ($cycle:expr, $scope:expr, $columns:expr) => {
+        within!(
+            application_preferences::table
+                .inner_join(applications::table)
+                .filter(applications::cycle_id.eq($cycle))
+                .select($columns)
+                .order(applications::id)
+                .into_boxed(),
+            applications,
+            $scope
+        )
+    };
+}
+
+/// Counts the applicants of each base: each preference is one, as an application lists a
+/// base at most once.
+fn base_applicants(
+    conn: &mut DbConn,
+    cycle: CycleId,
+    scope: StudentScope,
+) -> Result<Vec<(BaseId, i64)>, DomainError> {
+    dispatch_rows!(
+        conn,
+        preferences!(cycle, scope, application_preferences::base_id),
+        |rows| {
+            let mut counts: HashMap<BaseId, i64> = HashMap::new();
+            for base in rows {
+                *counts.entry(base?).or_default() += 1;
+            }
+            Ok(counts.into_iter().collect())
+        }
+    )
+}
+
+/// A preference with what its flow needs: the application, its student's university and
+/// the base listed.
+type Preference = (ApplicationId, UniversityId, BaseId);
+
 /// Applicants by flow: a student who listed several bases of one host is one applicant of
-/// that flow. The preferences come in application order (on SQLite, the applications'
-/// index gives that order without a sort), so each application's hosts are told apart among
-/// its own few rows; the counting takes one pass over the rows, and each base's host comes
-/// from a map of the bases read once. (Counted by the database with `count(DISTINCT)`,
-/// SQLite sorted every row and looked each row's base up in the bases' table, a cost that
-/// grew faster than the rows.)
+/// that flow. Each application's rows come together, so its hosts are told apart among its
+/// own few rows.
 fn flow_applicants(
     conn: &mut DbConn,
     cycle: CycleId,
     scope: StudentScope,
+    hosts: &HashMap<BaseId, UniversityId>,
 ) -> Result<Vec<(Flow, i64)>, DomainError> {
-    let hosts: HashMap<BaseId, UniversityId> = dispatch!(conn, |c| bases::table
-        .select((bases::id, bases::host_university_id))
-        .load::<(BaseId, UniversityId)>(c))?
-    .into_iter()
-    .collect();
     dispatch_rows!(
         conn,
-        within!(
-            application_preferences::table
-                .inner_join(applications::table)
-                .filter(applications::cycle_id.eq(cycle))
-                .select((
-                    applications::id,
-                    applications::university_id,
-                    application_preferences::base_id,
-                ))
-                .order(applications::id)
-                .into_boxed(),
-            applications,
-            scope
+        preferences!(
+            cycle,
+            scope,
+            (
+                applications::id,
+                applications::university_id,
+                application_preferences::base_id,
+            )
         ),
-        |rows| count_flows(rows, &hosts)
+        |rows| count_flows(rows, hosts)
     )
 }
 
 /// Counts each application once per host university among its bases; `rows` are
 /// (application, student's university, base), an application's rows together.
 fn count_flows(
-    rows: impl Iterator<Item = QueryResult<(ApplicationId, UniversityId, BaseId)>>,
+    rows: impl Iterator<Item = QueryResult<Preference>>,
     hosts: &HashMap<BaseId, UniversityId>,
 ) -> Result<Vec<(Flow, i64)>, DomainError> {
     let mut counts: HashMap<Flow, i64> = HashMap::new();
@@ -350,37 +508,73 @@ fn count_flows(
     Ok(counts.into_iter().collect())
 }
 
+/// Applicants and placements by flow: each base's placements count for its host.
 fn by_flow(
     conn: &mut DbConn,
     cycle: CycleId,
     scope: StudentScope,
 ) -> Result<Vec<StatsRow>, DomainError> {
-    let applicants = flow_applicants(conn, cycle, scope)?;
-    let placed: Vec<(Flow, PlacementStatus, i64)> = dispatch!(conn, |c| within!(
-        placements::table
-            .inner_join(bases::table)
-            .filter(placements::cycle_id.eq(cycle))
-            .group_by((
-                placements::university_id,
-                bases::host_university_id,
-                placements::status
-            ))
-            .select((
-                placements::university_id,
-                bases::host_university_id,
-                placements::status,
-                count_star()
-            ))
-            .into_boxed(),
-        placements,
-        scope
-    )
-    .load::<(UniversityId, UniversityId, PlacementStatus, i64)>(c))?
+    let hosts: HashMap<BaseId, UniversityId> = dispatch!(conn, |c| bases::table
+        .select((bases::id, bases::host_university_id))
+        .load::<(BaseId, UniversityId)>(c))?
     .into_iter()
-    .map(|(from, to, status, count)| ((from, to), status, count))
     .collect();
+    let applicants = flow_applicants(conn, cycle, scope, &hosts)?;
+    let placed: Vec<(Flow, PlacementStatus, i64)> = match conn {
+        // In the order of the placements' group index, without a sort; each base's
+        // placements count for its host.
+        DbConn::Sqlite(_) => dispatch!(conn, |c| within!(
+            placements::table
+                .filter(placements::cycle_id.eq(cycle))
+                .group_by((
+                    placements::university_id,
+                    placements::program_id,
+                    placements::base_id,
+                    placements::status
+                ))
+                .select((
+                    placements::university_id,
+                    placements::base_id,
+                    placements::status,
+                    count_star()
+                ))
+                .into_boxed(),
+            placements,
+            scope
+        )
+        .load::<(UniversityId, BaseId, PlacementStatus, i64)>(c))?
+        .into_iter()
+        .map(|(from, base, status, count)| {
+            let to = *hosts.get(&base).ok_or_else(|| unnamed("base"))?;
+            Ok(((from, to), status, count))
+        })
+        .collect::<Result<_, DomainError>>()?,
+        DbConn::Pg(_) => dispatch!(conn, |c| within!(
+            placements::table
+                .inner_join(bases::table)
+                .filter(placements::cycle_id.eq(cycle))
+                .group_by((
+                    placements::university_id,
+                    bases::host_university_id,
+                    placements::status
+                ))
+                .select((
+                    placements::university_id,
+                    bases::host_university_id,
+                    placements::status,
+                    count_star()
+                ))
+                .into_boxed(),
+            placements,
+            scope
+        )
+        .load::<(UniversityId, UniversityId, PlacementStatus, i64)>(c))?
+        .into_iter()
+        .map(|(from, to, status, count)| ((from, to), status, count))
+        .collect(),
+    };
     let names = university_names(conn)?;
-    tally(applicants, placed)?
+    tally(applicants, placed)
         .into_iter()
         .map(|((from, to), counts)| {
             let (from_code, from_name) = names.get(&from).ok_or_else(|| unnamed("university"))?;
@@ -481,6 +675,40 @@ mod tests {
         assert_eq!(counts.measures(Some(8)).fill_rate, Some(0.5));
         assert_eq!(counts.measures(Some(0)).fill_rate, None);
         assert_eq!(counts.measures(None).fill_rate, None);
+    }
+
+    #[test]
+    fn finer_groups_add_up_into_coarser_ones() {
+        let (home, away) = (UniversityId::generate(), UniversityId::generate());
+        let (civil, power) = (ProgramId::generate(), ProgramId::generate());
+        let groups = tally(
+            [((home, civil), 3), ((home, power), 2), ((away, civil), 4)],
+            [
+                ((home, civil), PlacementStatus::Offered, 1),
+                ((home, power), PlacementStatus::Offered, 2),
+            ]
+            .into_iter()
+            .chain(
+                statuses((None, Some(1), None, Some(2), None))
+                    .map(|(status, count)| ((away, civil), status, count)),
+            ),
+        );
+        let universities = roll_up(groups.clone(), |(university, _)| university);
+        assert_eq!(universities[&home].applicants, 5);
+        assert_eq!(universities[&home].offered, 3);
+        assert_eq!(universities[&away].applicants, 4);
+        assert_eq!(
+            (universities[&away].confirmed, universities[&away].withdrawn),
+            (1, 2)
+        );
+        assert_eq!(universities[&away].offered, 0);
+
+        let programs = roll_up(groups, |(_, program)| program);
+        assert_eq!(programs[&civil].applicants, 7);
+        assert_eq!(programs[&civil].offered, 1);
+        assert_eq!(programs[&civil].confirmed, 1);
+        assert_eq!(programs[&power].applicants, 2);
+        assert_eq!(programs[&power].offered, 2);
     }
 
     #[test]

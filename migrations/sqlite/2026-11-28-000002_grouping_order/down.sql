@@ -1,0 +1,1 @@
+DROP INDEX applications_cycle_university_program_idx;
