@@ -7,7 +7,7 @@
 //! 3. a match run through the API;
 //! 4. its publication;
 //! 5. confirmations of one offer in six (10,000 at ten alliances), from 200 clients, each by
-//!    the base's coordinator;
+//!    the base's coordinator, until their emails are delivered;
 //! 6. the statistics, by university, program, base and flow.
 //!
 //! It prints each step's time and the server's peak resident memory after it, and for each
@@ -197,15 +197,21 @@ fn burst_detail(count: usize, failures: usize, wall: Duration, latencies: &[Dura
 }
 
 /// Waits until the outbox holds no email still to send: a confirmation's work includes
-/// delivering its email, which the server's worker does beside the requests.
+/// delivering its email, which the server's worker does beside the requests. An email
+/// that failed for good fails the benchmark.
 fn outbox_drained(db: &Database) -> anyhow::Result<()> {
     let mut conn = db.reader()?;
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
-        let pending: i64 = dispatch!(&mut conn, |c| email_outbox::table
-            .filter(email_outbox::status.eq(EmailStatus::Pending))
-            .count()
-            .get_result(c))?;
+        let count = |conn: &mut DbConn, status: EmailStatus| -> QueryResult<i64> {
+            dispatch!(conn, |c| email_outbox::table
+                .filter(email_outbox::status.eq(status))
+                .count()
+                .get_result(c))
+        };
+        let failed = count(&mut conn, EmailStatus::Failed)?;
+        anyhow::ensure!(failed == 0, "{failed} emails could not be delivered");
+        let pending = count(&mut conn, EmailStatus::Pending)?;
         if pending == 0 {
             return Ok(());
         }

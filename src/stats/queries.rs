@@ -1,22 +1,22 @@
 //! The counting: the database does most of it, in a handful of grouped queries per
 //! request. PostgreSQL groups by hashing, in any order. SQLite groups by sorting, a cost
 //! that grows faster than the rows and spills to disk past its memory, unless an index
-//! gives the rows in the grouping's order; so where the two differ, SQLite is asked for
-//! groupings in an index's order:
+//! gives the rows in the grouping's order; so SQLite is asked for groupings in an index's
+//! order, where PostgreSQL is asked for the groups themselves:
 //!
 //! - applicants by university and program, through `applications (cycle_id,
-//!   university_id, program_id)`;
+//!   university_id, program_id)`, on both;
 //! - placements by university and program, each status counted in a column of its own
-//!   (see [`by_status!`]), and by university, program, base and status for the flows,
-//!   through `placements (cycle_id, university_id, program_id, base_id, status)`;
-//! - placements by base and status, through `placements (cycle_id, base_id, status)`, as
-//!   on PostgreSQL.
+//!   (see `by_status!`), where PostgreSQL groups by status too;
+//! - placements by university, program, base and status for the flows, each base's going
+//!   to its host, through `placements (cycle_id, university_id, program_id, base_id,
+//!   status)`, where PostgreSQL joins the bases and groups by host.
 //!
-//! The groupings by university and by program add up the first two; the flows map each
-//! base to its host. The applicants of flows, and on SQLite those of bases, are counted by
-//! placemat itself: their grouping keys live on the preferences, so it reads the cycle's
-//! preferences row by row in application order, in one pass, holding only the counts and
-//! the bases' hosts.
+//! Placements by base and status read `placements (cycle_id, base_id, status)` on both.
+//! The groupings by university and by program roll the university-and-program groups up.
+//! The applicants of flows, and on SQLite those of bases, are counted by placemat itself:
+//! their grouping keys live on the preferences, so it reads the cycle's preferences row by
+//! row in application order, in one pass, holding only the counts and the bases' hosts.
 
 use super::{Group, GroupBy, Measures, PlacementStats, StatsRow};
 use crate::db::lookup;
@@ -71,9 +71,8 @@ type ByStatus = (
 
 /// A group's placements counted in each status, as the `sum` of a `CASE` for each: one
 /// grouping counts every status, so placements are grouped by the columns before the
-/// status in an index and read in its order, without a sort. (Indexed with the status
-/// first, an entry would move to another page at every change of status, a cost each
-/// confirmation would pay.)
+/// status in an index and read in its order, without a sort. The status stays last in
+/// the index, so that a change of status leaves the entry where it is.
 macro_rules! by_status {
     () => {
         (
@@ -89,7 +88,7 @@ macro_rules! by_status {
     };
 }
 
-/// The counts of [`by_status!`], each beside its status.
+/// The counts of `by_status!`, each beside its status.
 fn statuses(
     (offered, confirmed, declined, withdrawn, completed): ByStatus,
 ) -> impl Iterator<Item = (PlacementStatus, i64)> {
@@ -217,8 +216,8 @@ pub fn base_hosts(conn: &mut DbConn) -> Result<HashMap<BaseId, (String, String)>
 /// A group of students: their university and program.
 type StudentGroup = (UniversityId, ProgramId);
 
-/// Applicants and placements by status of each university and program, grouped in the
-/// order of the indexes named at the top.
+/// Applicants and placements by status of each university and program (on SQLite, grouped
+/// in the order of the indexes named at the top).
 fn by_student_group(
     conn: &mut DbConn,
     cycle: CycleId,
@@ -418,9 +417,7 @@ type Flow = (UniversityId, UniversityId);
 
 /// The cycle's preferences in scope, as `$columns`, in application order (on SQLite, the
 /// applications' index gives that order without a sort, and the preferences' own index is
-/// read in one sweep), for counting row by row. (Grouped by the database, SQLite sorted
-/// every row first, a cost that grew faster than the rows; counting flows by
-/// `count(DISTINCT)` also looked each row's base up in the bases' table.)
+/// read in one sweep), for counting row by row.
 macro_rules! preferences {
     ($cycle:expr, $scope:expr, $columns:expr) => {
         within!(
