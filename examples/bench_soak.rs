@@ -202,13 +202,13 @@ fn burst_detail(count: usize, failures: usize, wall: Duration, latencies: &[Dura
 fn outbox_drained(db: &Database) -> anyhow::Result<()> {
     let mut conn = db.reader()?;
     let deadline = Instant::now() + Duration::from_secs(600);
+    let count = |conn: &mut DbConn, status: EmailStatus| -> QueryResult<i64> {
+        dispatch!(conn, |c| email_outbox::table
+            .filter(email_outbox::status.eq(status))
+            .count()
+            .get_result(c))
+    };
     loop {
-        let count = |conn: &mut DbConn, status: EmailStatus| -> QueryResult<i64> {
-            dispatch!(conn, |c| email_outbox::table
-                .filter(email_outbox::status.eq(status))
-                .count()
-                .get_result(c))
-        };
         let failed = count(&mut conn, EmailStatus::Failed)?;
         anyhow::ensure!(failed == 0, "{failed} emails could not be delivered");
         let pending = count(&mut conn, EmailStatus::Pending)?;

@@ -5,7 +5,7 @@
 //! order, where PostgreSQL is asked for the groups themselves:
 //!
 //! - applicants by university and program, through `applications (cycle_id,
-//!   university_id, program_id)`, on both;
+//!   university_id, program_id)`, which PostgreSQL groups the same way without it;
 //! - placements by university and program, each status counted in a column of its own
 //!   (see `by_status!`), where PostgreSQL groups by status too;
 //! - placements by university, program, base and status for the flows, each base's going
