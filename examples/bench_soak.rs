@@ -24,6 +24,7 @@
 mod common;
 
 use anyhow::Context;
+use common::{ms, percentile};
 use diesel::prelude::*;
 use placemat::config::Config;
 use placemat::db::models::User;
@@ -56,15 +57,6 @@ fn option(name: &str) -> Option<String> {
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
         .cloned()
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted.get(index).copied().unwrap_or_default()
 }
 
 /// The server: `placemat serve` as the command line runs it, configured by the environment.

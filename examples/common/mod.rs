@@ -1,5 +1,6 @@
 //! What the service benchmarks share: bearer tokens written straight into the database,
-//! since signing thousands of accounts in would measure password hashing.
+//! since signing thousands of accounts in would measure password hashing, and how they
+//! report times.
 
 use diesel::prelude::*;
 use placemat::auth::token;
@@ -9,6 +10,7 @@ use placemat::db::DbConn;
 use placemat::dispatch;
 use placemat::domain::{StudentId, Timestamp, TokenId, UserId};
 use std::collections::HashMap;
+use std::time::Duration;
 
 /// Mints a token for each user, valid for `hours`; answers the secrets in the users' order.
 pub fn mint(conn: &mut DbConn, users: &[UserId], hours: i64) -> anyhow::Result<Vec<String>> {
@@ -50,4 +52,15 @@ pub fn for_students(conn: &mut DbConn, hours: i64) -> anyhow::Result<HashMap<Stu
         .unzip();
     let secrets = mint(conn, &users, hours)?;
     Ok(students.into_iter().zip(secrets).collect())
+}
+
+/// A duration in milliseconds.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The `p` quantile (0 to 1) of sorted durations, by nearest rank; zero when there are none.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(index).copied().unwrap_or_default()
 }
