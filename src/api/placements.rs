@@ -1,16 +1,12 @@
 use crate::api::extract::{JsonBody, OptionalJsonBody, Page, PageParams, QueryParams};
 use crate::auth::Caller;
-use crate::db::models::PlacementRow;
-use crate::db::schema::*;
 use crate::db::DbConn;
-use crate::dispatch;
 use crate::domain::validate;
 use crate::domain::*;
 use crate::error::ApiError;
 use crate::services::placements as lifecycle;
 use crate::state::AppState;
 use actix_web::web;
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
@@ -103,19 +99,8 @@ fn to_view(listed: lifecycle::Listed) -> PlacementView {
 }
 
 /// A placement with its history.
-pub fn detail(conn: &mut DbConn, id: PlacementId) -> Result<PlacementView, DomainError> {
-    let (placement, student_name, student_number, base_name) =
-        dispatch!(conn, |c| placements::table
-            .inner_join(students::table)
-            .inner_join(bases::table)
-            .filter(placements::id.eq(id))
-            .select((
-                PlacementRow::as_select(),
-                students::name,
-                students::student_number,
-                bases::name
-            ))
-            .first(c))?;
+fn detail(conn: &mut DbConn, listed: lifecycle::Listed) -> Result<PlacementView, DomainError> {
+    let id = listed.placement.id;
     let history = lifecycle::history(conn, &[id])?
         .remove(&id)
         .unwrap_or_default()
@@ -128,12 +113,7 @@ pub fn detail(conn: &mut DbConn, id: PlacementId) -> Result<PlacementView, Domai
             reason: step.reason,
         })
         .collect();
-    let mut view = to_view(lifecycle::Listed {
-        placement,
-        student_name,
-        student_number,
-        base_name,
-    });
+    let mut view = to_view(listed);
     view.history = Some(history);
     Ok(view)
 }
@@ -186,11 +166,11 @@ pub async fn get(
     let view = state
         .db
         .read(move |conn| {
-            let placement = lifecycle::find(conn, id)?;
-            if !lifecycle::visible_to(&caller, &placement)? {
+            let listed = lifecycle::find_listed(conn, id)?;
+            if !lifecycle::visible_to(&caller, &listed.placement)? {
                 return Err(DomainError::not_found("placement"));
             }
-            detail(conn, id)
+            detail(conn, listed)
         })
         .await?;
     Ok(web::Json(view))
@@ -207,7 +187,8 @@ async fn act(
         .db
         .write(move |conn| {
             lifecycle::act(conn, &caller, id, action, reason)?;
-            detail(conn, id)
+            let listed = lifecycle::find_listed(conn, id)?;
+            detail(conn, listed)
         })
         .await?;
     tracing::info!(placement = %id, status = %view.status, "placement {}ed", action.verb());

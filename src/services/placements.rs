@@ -191,6 +191,30 @@ pub fn find(conn: &mut DbConn, id: PlacementId) -> Result<PlacementRow, DomainEr
     .ok_or_else(|| DomainError::not_found("placement"))
 }
 
+/// One placement as lists show it, with its student's and base's names.
+pub fn find_listed(conn: &mut DbConn, id: PlacementId) -> Result<Listed, DomainError> {
+    let (placement, student_name, student_number, base_name) =
+        dispatch!(conn, |c| placements::table
+            .inner_join(students::table)
+            .inner_join(bases::table)
+            .filter(placements::id.eq(id))
+            .select((
+                PlacementRow::as_select(),
+                students::name,
+                students::student_number,
+                bases::name
+            ))
+            .first(c)
+            .optional())?
+        .ok_or_else(|| DomainError::not_found("placement"))?;
+    Ok(Listed {
+        placement,
+        student_name,
+        student_number,
+        base_name,
+    })
+}
+
 /// Whether the caller may see the placement: the alliance admin all, a university admin
 /// its students', a coordinator its base's, a student its own. The placement carries its
 /// student's university, held to the student's own by the database.
