@@ -59,7 +59,8 @@ pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// The `p` quantile (0 to 1) of sorted durations, by nearest rank; zero when there are none.
+/// Of sorted durations, the one at `p` (0 to 1) of the way from the first to the last, its
+/// index rounded; zero when there are none.
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted.get(index).copied().unwrap_or_default()
