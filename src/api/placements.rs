@@ -167,9 +167,7 @@ pub async fn get(
         .db
         .read(move |conn| {
             let listed = lifecycle::find_listed(conn, id)?;
-            if !lifecycle::visible_to(&caller, &listed.placement)? {
-                return Err(DomainError::not_found("placement"));
-            }
+            lifecycle::require_visible(&caller, &listed.placement)?;
             detail(conn, listed)
         })
         .await?;

@@ -53,6 +53,20 @@ pub struct Listed {
     pub base_name: String,
 }
 
+/// A placement as read with its student's name and number and its base's name.
+type ListedRow = (PlacementRow, String, String, String);
+
+impl From<ListedRow> for Listed {
+    fn from((placement, student_name, student_number, base_name): ListedRow) -> Self {
+        Listed {
+            placement,
+            student_name,
+            student_number,
+            base_name,
+        }
+    }
+}
+
 /// One move in a placement's history.
 #[derive(Debug, Clone)]
 pub struct Step {
@@ -73,8 +87,7 @@ pub fn list(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Listed>, i64), DomainError> {
-    type Row = (PlacementRow, String, String, String);
-    let (rows, total): (Vec<Row>, i64) = dispatch!(conn, |c| {
+    let (rows, total): (Vec<ListedRow>, i64) = dispatch!(conn, |c| {
         let selected = || {
             let mut query = placements::table
                 .inner_join(students::table)
@@ -112,21 +125,10 @@ pub fn list(
                 page.order((students::student_number, placements::updated_at.desc()))
             }
         };
-        let rows: Vec<Row> = page.limit(limit).offset(offset).load(c)?;
+        let rows: Vec<ListedRow> = page.limit(limit).offset(offset).load(c)?;
         Ok::<_, diesel::result::Error>((rows, total))
     })?;
-    let listed = rows
-        .into_iter()
-        .map(
-            |(placement, student_name, student_number, base_name)| Listed {
-                placement,
-                student_name,
-                student_number,
-                base_name,
-            },
-        )
-        .collect();
-    Ok((listed, total))
+    Ok((rows.into_iter().map(Listed::from).collect(), total))
 }
 
 /// Every move of the placements, oldest first, with the email of who made it.
@@ -193,37 +195,37 @@ pub fn find(conn: &mut DbConn, id: PlacementId) -> Result<PlacementRow, DomainEr
 
 /// One placement as lists show it, with its student's and base's names.
 pub fn find_listed(conn: &mut DbConn, id: PlacementId) -> Result<Listed, DomainError> {
-    let (placement, student_name, student_number, base_name) =
-        dispatch!(conn, |c| placements::table
-            .inner_join(students::table)
-            .inner_join(bases::table)
-            .filter(placements::id.eq(id))
-            .select((
-                PlacementRow::as_select(),
-                students::name,
-                students::student_number,
-                bases::name
-            ))
-            .first(c)
-            .optional())?
-        .ok_or_else(|| DomainError::not_found("placement"))?;
-    Ok(Listed {
-        placement,
-        student_name,
-        student_number,
-        base_name,
-    })
+    let row: ListedRow = dispatch!(conn, |c| placements::table
+        .inner_join(students::table)
+        .inner_join(bases::table)
+        .filter(placements::id.eq(id))
+        .select((
+            PlacementRow::as_select(),
+            students::name,
+            students::student_number,
+            bases::name
+        ))
+        .first(c)
+        .optional())?
+    .ok_or_else(|| DomainError::not_found("placement"))?;
+    Ok(Listed::from(row))
 }
 
-/// Whether the caller may see the placement: the alliance admin all, a university admin
-/// its students', a coordinator its base's, a student its own. The placement carries its
-/// student's university, held to the student's own by the database.
-pub fn visible_to(caller: &Caller, placement: &PlacementRow) -> Result<bool, DomainError> {
-    Ok(caller.scope()?.reaches(Concerning {
+/// Refuses a placement the caller may not see as not found, so that its existence stays
+/// hidden: the alliance admin sees all, a university admin its students', a coordinator
+/// its base's, a student its own. The placement carries its student's university, held to
+/// the student's own by the database.
+pub fn require_visible(caller: &Caller, placement: &PlacementRow) -> Result<(), DomainError> {
+    let concerning = Concerning {
         student: placement.student_id,
         university: placement.university_id,
         base: Some(placement.base_id),
-    }))
+    };
+    if caller.scope()?.reaches(concerning) {
+        Ok(())
+    } else {
+        Err(DomainError::not_found("placement"))
+    }
 }
 
 /// Records a move in the placement's history.
@@ -294,9 +296,7 @@ pub fn act(
     reason: Option<String>,
 ) -> Result<PlacementRow, DomainError> {
     let placement = find(conn, id)?;
-    if !visible_to(caller, &placement)? {
-        return Err(DomainError::not_found("placement"));
-    }
+    require_visible(caller, &placement)?;
     let allowed = match action {
         PlacementAction::Withdraw => caller.role == Role::Student,
         PlacementAction::Confirm | PlacementAction::Decline | PlacementAction::Complete => {
