@@ -92,13 +92,14 @@ pub async fn authenticate(db: &Database, credentials: Credentials) -> Result<Use
     }
     let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let password_text = credentials.password;
-    let verified =
-        password::bounded(move || password::verify_login(&password_text, stored_hash.as_deref()))
-            .await
-            .map_err(|error| match error {
-                password::HashingError::Busy => AuthError::Busy,
-                other => AuthError::Store(other.into()),
-            })?;
+    let verified = password::bounded(move |hasher| {
+        hasher.verify_login(&password_text, stored_hash.as_deref())
+    })
+    .await
+    .map_err(|error| match error {
+        password::HashingError::Busy => AuthError::Busy,
+        other => AuthError::Store(other.into()),
+    })?;
     match user {
         Some(user) if verified => {
             let account = keys[0].0.clone();

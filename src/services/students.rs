@@ -102,7 +102,7 @@ pub async fn create(
             (generated.clone(), Some(generated))
         }
     };
-    let password_hash = password::bounded(move || password::hash(&password_text))
+    let password_hash = password::bounded(move |hasher| hasher.hash(&password_text))
         .await?
         .map_err(DomainError::internal)?;
     let config = config.clone();
@@ -244,10 +244,10 @@ pub async fn import(
         .map(|(_, _, request)| request.password.take())
         .collect();
     let hashes = if given.iter().any(Option::is_some) {
-        password::bounded(move || {
+        password::bounded(move |hasher| {
             given
                 .iter()
-                .map(|text| text.as_deref().map(password::hash).transpose())
+                .map(|text| text.as_deref().map(|text| hasher.hash(text)).transpose())
                 .collect::<anyhow::Result<Vec<_>>>()
         })
         .await?

@@ -509,7 +509,7 @@ pub async fn activate(
             Some(problem),
         );
     }
-    let hashed = match password::bounded(move || password::hash(&form.password)).await {
+    let hashed = match password::bounded(move |hasher| hasher.hash(&form.password)).await {
         Ok(Ok(hash)) => hash,
         Ok(Err(error)) => return failure(choice, None, DomainError::Internal(error)),
         Err(error) => return failure(choice, None, error.into()),

@@ -41,3 +41,37 @@ async fn a_flood_of_sign_ins_with_unknown_emails_gets_only_refusals() {
         "{answers:?}"
     );
 }
+
+/// The names of this process's threads, as the kernel knows them.
+fn thread_names() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .expect("the process's threads are listed")
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_flood_of_sign_ins_is_checked_by_the_fixed_hashing_threads_alone() {
+    let app = spawn_app().await;
+    let app = &app;
+    let flood = (0..64).map(|n| async move {
+        app.client
+            .post(format!("{}/api/v1/auth/login", app.address))
+            .json(&json!({"email": format!("threads{n}@alliance.test"), "password": "a guess"}))
+            .send()
+            .await
+            .expect("sent")
+            .status()
+    });
+    let answers = join_all(flood).await;
+    assert!(answers
+        .iter()
+        .all(|status| *status == StatusCode::UNAUTHORIZED
+            || *status == StatusCode::TOO_MANY_REQUESTS));
+    let hashing = thread_names()
+        .into_iter()
+        .filter(|name| name.starts_with("password-"))
+        .count();
+    assert_eq!(hashing, placemat::auth::password::hashing_threads());
+}
