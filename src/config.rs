@@ -35,6 +35,8 @@ pub struct Config {
     pub session_idle_minutes: i64,
     /// …and in any case this long after sign-in.
     pub session_max_hours: i64,
+    /// The file listing the universities' identity providers (`PLACEMAT_SSO_FILE`).
+    pub sso_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -58,6 +60,7 @@ impl Default for Config {
             invitation_ttl_days: 14,
             session_idle_minutes: 120,
             session_max_hours: 12,
+            sso_file: None,
         }
     }
 }
@@ -74,6 +77,7 @@ impl Config {
             config.bind = bind;
         }
         config.smtp_url = var("PLACEMAT_SMTP_URL");
+        config.sso_file = var("PLACEMAT_SSO_FILE").map(PathBuf::from);
         if let Some(dir) = var("PLACEMAT_MAIL_DIR") {
             config.mail_dir = PathBuf::from(dir);
         }

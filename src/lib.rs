@@ -17,6 +17,7 @@ pub mod headers;
 pub mod matching;
 pub mod seed;
 pub mod services;
+pub mod sso;
 pub mod startup;
 pub mod state;
 pub mod stats;

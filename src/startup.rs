@@ -9,6 +9,7 @@ use crate::db::Database;
 use crate::email::transport::Mailer;
 use crate::email::worker::{DeliverySettings, Worker};
 use crate::headers::security_headers;
+use crate::sso::Providers;
 use crate::state::AppState;
 use crate::telemetry::{observe_request, Metrics};
 use actix_web::dev::{Server, ServerHandle};
@@ -27,12 +28,25 @@ pub struct Application {
     worker: Option<Worker>,
 }
 
+/// The provider file's identity providers, checked against the member universities; none
+/// without a file.
+async fn identity_providers(db: &Database, config: &Config) -> anyhow::Result<Providers> {
+    let Some(path) = config.sso_file.clone() else {
+        return Ok(Providers::default());
+    };
+    let universities = db.read(crate::db::lookup::university_codes).await?;
+    Providers::load(&path, &config.public_url, |code| {
+        universities.get(code).copied()
+    })
+}
+
 impl Application {
     /// Connects to the database, applies migrations and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let db = Database::connect(&config.database_url, config.pool_size)?;
         let migrating = db.clone();
         tokio::task::spawn_blocking(move || migrating.migrate()).await??;
+        let sso = Arc::new(identity_providers(&db, &config).await?);
         let listener = TcpListener::bind(&config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr()?.port();
@@ -59,6 +73,7 @@ impl Application {
             callers: Reused::new(REUSED_ANSWERS),
             base_pages: Reused::new(REUSED_ANSWERS),
             list_rules: Reused::new(REUSED_ANSWERS),
+            sso,
         });
         let document = api::openapi::build();
         let served = web::Data::new(api::openapi::Served(serde_json::to_string(&document)?));

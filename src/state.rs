@@ -6,6 +6,7 @@ use crate::db::changes::{ChangeWatch, Reused};
 use crate::db::Database;
 use crate::domain::{CycleId, Timestamp};
 use crate::services::applications::{KeptRules, ListRules};
+use crate::sso::Providers;
 use crate::telemetry::Metrics;
 use std::sync::Arc;
 
@@ -21,6 +22,8 @@ pub struct AppState {
     pub base_pages: Reused<String, actix_web::web::Bytes>,
     /// The rules ranked lists are checked against, by cycle.
     pub list_rules: Reused<CycleId, Arc<ListRules>>,
+    /// The universities' identity providers.
+    pub sso: Arc<Providers>,
 }
 
 impl AppState {

@@ -63,10 +63,12 @@ pub async fn login(
         password: request.password,
         client: req.peer_addr().map(|address| address.ip()),
     };
-    let user = authenticate(&state.db, credentials)
+    let user = authenticate(&state.db, credentials, &state.sso)
         .await
         .map_err(|error| match error {
-            AuthError::WrongCredentials => ApiError::Unauthorized(error.to_string()),
+            AuthError::WrongCredentials | AuthError::UseProvider(_) => {
+                ApiError::Unauthorized(error.to_string())
+            }
             AuthError::Throttled {
                 retry_after_seconds,
             } => ApiError::TooManyRequests {

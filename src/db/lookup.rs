@@ -46,6 +46,16 @@ pub fn university_by_ref(
     Ok(found)
 }
 
+/// Every member university's id, by its code.
+pub fn university_codes(
+    conn: &mut DbConn,
+) -> Result<std::collections::HashMap<String, UniversityId>, DomainError> {
+    let rows: Vec<(String, UniversityId)> = dispatch!(conn, |c| universities::table
+        .select((universities::code, universities::id))
+        .load(c))?;
+    Ok(rows.into_iter().collect())
+}
+
 pub fn university(conn: &mut DbConn, id: UniversityId) -> Result<Option<University>, DomainError> {
     Ok(dispatch!(conn, |c| universities::table
         .find(id)

@@ -343,6 +343,7 @@ diesel::table! {
         created_at -> Instant,
         last_seen_at -> Instant,
         revoked_at -> Nullable<Instant>,
+        sso_provider -> Nullable<Text>,
     }
 }
 
@@ -377,3 +378,27 @@ diesel::table! {
 
 diesel::joinable!(cycle_input_counts -> cycles (cycle_id));
 diesel::allow_tables_to_appear_in_same_query!(cycle_input_counts, cycles);
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::sql_types::*;
+    sso_attempts (id) {
+        id -> DbUuid,
+        provider -> Text,
+        browser_hash -> Text,
+        state_hash -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        created_at -> Instant,
+        used_at -> Nullable<Instant>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::sql_types::*;
+    sso_tickets (ticket_hash) {
+        ticket_hash -> Text,
+        seen_at -> Instant,
+    }
+}

@@ -14,6 +14,7 @@ use crate::dispatch;
 use crate::domain::validate::normalise_email;
 use crate::domain::DomainError;
 use crate::domain::Timestamp;
+use crate::sso::Providers;
 use chrono::Duration;
 use diesel::prelude::*;
 use std::net::IpAddr;
@@ -48,6 +49,9 @@ pub enum AuthError {
     /// Too many failed sign-ins for the account or from the address.
     #[error("too many failed sign-ins, try again in {retry_after_seconds} seconds")]
     Throttled { retry_after_seconds: u64 },
+    /// The account's university signs its people in through its identity provider only.
+    #[error("this account signs in through {0}")]
+    UseProvider(String),
     /// The password checks are all busy.
     #[error("sign-in is busy, try again shortly")]
     Busy,
@@ -71,7 +75,13 @@ pub struct Credentials {
 
 /// Checks an email and password against the accounts, under the throttle: answers the
 /// account, or why not. An unknown email costs the same password check as a wrong password.
-pub async fn authenticate(db: &Database, credentials: Credentials) -> Result<User, AuthError> {
+/// A right password of an account whose university allows no password sign-in (its
+/// provider's `password = false`) is refused, naming the provider to use.
+pub async fn authenticate(
+    db: &Database,
+    credentials: Credentials,
+    providers: &Providers,
+) -> Result<User, AuthError> {
     let email = normalise_email(&credentials.email);
     let keys = throttle_keys(&email, credentials.client);
     let (user, locked_until) = {
@@ -102,6 +112,9 @@ pub async fn authenticate(db: &Database, credentials: Credentials) -> Result<Use
     })?;
     match user {
         Some(user) if verified => {
+            if let Some(provider) = providers.password_refused(user.role, user.university_id) {
+                return Err(AuthError::UseProvider(provider.name.clone()));
+            }
             let account = keys[0].0.clone();
             db.write(move |conn| {
                 dispatch!(conn, |c| diesel::delete(

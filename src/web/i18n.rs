@@ -36,6 +36,22 @@ impl Lang {
         }
     }
 
+    /// The button of an identity provider on the sign-in page.
+    pub fn sign_in_with(self, provider: &str) -> String {
+        match self {
+            Lang::Zh => format!("通过 {provider} 登录"),
+            Lang::En => format!("Sign in with {provider}"),
+        }
+    }
+
+    /// The link to an identity provider's own sign-out, after placemat's.
+    pub fn sign_out_of(self, provider: &str) -> String {
+        match self {
+            Lang::Zh => format!("同时退出 {provider}"),
+            Lang::En => format!("Also sign out of {provider}"),
+        }
+    }
+
     fn parse(code: &str) -> Option<Lang> {
         match code.trim().to_ascii_lowercase().as_str() {
             "zh" => Some(Lang::Zh),
@@ -127,6 +143,16 @@ pub struct Text {
     pub password: &'static str,
     pub wrong_credentials: &'static str,
     pub sign_in_busy: &'static str,
+    pub sign_in_or_password: &'static str,
+    pub sign_in_through_provider: &'static str,
+    pub sso_unknown_provider_title: &'static str,
+    pub sso_unknown_provider_text: &'static str,
+    pub sso_unknown_person_title: &'static str,
+    pub sso_unknown_person_text: &'static str,
+    pub sso_refused_title: &'static str,
+    pub sso_refused_text: &'static str,
+    pub sso_unreachable_title: &'static str,
+    pub sso_unreachable_text: &'static str,
     pub sign_in_locked: &'static str,
     pub forgot_password: &'static str,
     pub role_student: &'static str,
@@ -192,6 +218,16 @@ pub static EN: Text = Text {
     password: "Password",
     wrong_credentials: "Wrong email or password.",
     sign_in_busy: "Signing in is busy right now. Wait a moment and try again.",
+    sign_in_or_password: "or with your placemat password",
+    sign_in_through_provider: "Your university signs you in through its own sign-in service: use its button above.",
+    sso_unknown_provider_title: "No such sign-in service",
+    sso_unknown_provider_text: "placemat knows no sign-in service at this address.",
+    sso_unknown_person_title: "No placemat account for you",
+    sso_unknown_person_text: "Your university's sign-in service knows you, but placemat has no account for you at that university. Ask your university's placement officer to add you (students) or to give you an account (staff).",
+    sso_refused_title: "Sign-in not confirmed",
+    sso_refused_text: "placemat could not confirm this sign-in: it was used already, expired, or did not come from the sign-in you started. Nothing was changed. Start again from the sign-in page.",
+    sso_unreachable_title: "Sign-in service unavailable",
+    sso_unreachable_text: "Your university's sign-in service did not answer in time. Nothing was changed. Try again shortly, or sign in with your placemat password if you have one.",
     sign_in_locked: "Too many failed sign-ins for this account or from this network. Try again in 15 minutes.",
     forgot_password: "Forgot password?",
     role_student: "Student",
@@ -257,6 +293,16 @@ pub static ZH: Text = Text {
     password: "密码",
     wrong_credentials: "邮箱或密码错误。",
     sign_in_busy: "登录繁忙，请稍后再试。",
+    sign_in_or_password: "或使用 placemat 密码登录",
+    sign_in_through_provider: "你的学校通过其统一身份认证登录，请使用上方的按钮。",
+    sso_unknown_provider_title: "没有这个登录服务",
+    sso_unknown_provider_text: "placemat 在此地址没有登录服务。",
+    sso_unknown_person_title: "placemat 中没有你的账号",
+    sso_unknown_person_text: "学校的统一身份认证认识你，但 placemat 中没有你在该校的账号。请联系本校的实习管理老师为你添加（学生）或开通账号（教职工）。",
+    sso_refused_title: "登录未能确认",
+    sso_refused_text: "placemat 无法确认这次登录：它已被使用、已过期，或并非来自你发起的登录。没有任何更改。请从登录页重新开始。",
+    sso_unreachable_title: "登录服务暂不可用",
+    sso_unreachable_text: "学校的统一身份认证没有及时响应。没有任何更改。请稍后再试；如有 placemat 密码，也可用密码登录。",
     sign_in_locked: "此账号或此网络登录失败次数过多，请 15 分钟后再试。",
     forgot_password: "忘记密码？",
     role_student: "学生",

@@ -11,6 +11,7 @@ pub mod charts;
 pub mod i18n;
 mod pages;
 pub mod session;
+mod sso;
 mod statistics;
 mod student;
 pub mod time;
@@ -42,5 +43,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(base::routes)
         .configure(university::routes)
         .configure(alliance::routes)
+        .configure(sso::routes)
         .route("/static/{name}", web::get().to(assets::serve));
 }

@@ -10,6 +10,7 @@ use crate::domain::DomainError;
 use crate::domain::Role;
 use crate::services;
 use crate::services::auth::{AuthError, Credentials};
+use crate::sso::Protocol;
 use crate::state::AppState;
 use actix_web::cookie::Cookie;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
@@ -78,6 +79,11 @@ struct LoginPage<'a> {
     email: &'a str,
     error: Option<&'static str>,
     notice: Option<&'static str>,
+    /// One button per identity provider: where it starts, and its words.
+    providers: Vec<(String, String)>,
+    /// After signing out of a session opened through a provider: the provider's own
+    /// sign-out, and its words.
+    provider_sign_out: Option<(String, String)>,
 }
 
 #[derive(Template)]
@@ -285,14 +291,37 @@ fn login_page(
     error: Option<&'static str>,
     notice: Option<&'static str>,
 ) -> HttpResponse {
+    login_page_with(req, state, status, email, (error, notice), None)
+}
+
+fn login_page_with(
+    req: &HttpRequest,
+    state: &AppState,
+    status: StatusCode,
+    email: &str,
+    (error, notice): (Option<&'static str>, Option<&'static str>),
+    provider_sign_out: Option<(String, String)>,
+) -> HttpResponse {
     let choice = Choice::of(req);
     let (csrf, cookie) = session::form_token(req, state.config.serves_https());
+    let providers = state
+        .sso
+        .iter()
+        .map(|p| {
+            (
+                format!("/sso/{}/start", p.id),
+                choice.lang.sign_in_with(&p.name),
+            )
+        })
+        .collect();
     let page = LoginPage {
         frame: Frame::new(choice.lang, None),
         csrf: &csrf,
         email,
         error,
         notice,
+        providers,
+        provider_sign_out,
     };
     with_cookies(html(choice, status, &page), cookie.into_iter().collect())
 }
@@ -307,7 +336,26 @@ pub async fn login_form(req: HttpRequest, state: web::Data<AppState>) -> HttpRes
     }
     let notice = (query_flag(&req, "done").as_deref() == Some("password"))
         .then_some(choice.lang.text().password_set);
-    login_page(&req, &state, StatusCode::OK, "", None, notice)
+    let provider_sign_out = match query_flag(&req, "signed_out").and_then(|id| state.sso.find(&id))
+    {
+        Some(provider) => {
+            let back = format!("{}/login", state.config.public_url.trim_end_matches('/'));
+            let url = match &provider.protocol {
+                Protocol::Cas(cas) => Some(cas.logout_url(&back)),
+                Protocol::Oidc(oidc) => oidc.logout_url(&back).await,
+            };
+            url.map(|url| (url, choice.lang.sign_out_of(&provider.name)))
+        }
+        None => None,
+    };
+    login_page_with(
+        &req,
+        &state,
+        StatusCode::OK,
+        "",
+        (None, notice),
+        provider_sign_out,
+    )
 }
 
 #[derive(Default, Deserialize)]
@@ -333,7 +381,7 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
         password: form.password,
         client: req.peer_addr().map(|address| address.ip()),
     };
-    let refusal = match services::auth::authenticate(&state.db, credentials).await {
+    let refusal = match services::auth::authenticate(&state.db, credentials, &state.sso).await {
         Ok(user) => {
             return match session::start(&state, &user, state.config.serves_https()).await {
                 Ok(cookie) => {
@@ -346,6 +394,7 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
         Err(AuthError::WrongCredentials) => (StatusCode::UNAUTHORIZED, t.wrong_credentials),
         Err(AuthError::Throttled { .. }) => (StatusCode::TOO_MANY_REQUESTS, t.sign_in_locked),
         Err(AuthError::Busy) => (StatusCode::SERVICE_UNAVAILABLE, t.sign_in_busy),
+        Err(AuthError::UseProvider(_)) => (StatusCode::FORBIDDEN, t.sign_in_through_provider),
         Err(AuthError::Store(error)) => return failure(choice, None, error),
     };
     login_page(&req, &state, refusal.0, &form.email, Some(refusal.1), None)
@@ -376,8 +425,12 @@ pub async fn logout(
     if let Some(response) = csrf_refusal(choice, &session, &form.csrf_token) {
         return response;
     }
+    let after = match &session.sso_provider {
+        Some(provider) => format!("/login?signed_out={provider}"),
+        None => "/login".to_owned(),
+    };
     match session::end(&state, session.id).await {
-        Ok(()) => with_cookies(redirect(choice, "/login"), vec![session::removal(secure)]),
+        Ok(()) => with_cookies(redirect(choice, &after), vec![session::removal(secure)]),
         Err(error) => failure(choice, Some(&session), error),
     }
 }

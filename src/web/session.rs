@@ -36,6 +36,8 @@ pub struct Session {
     pub university_id: Option<UniversityId>,
     pub base_id: Option<BaseId>,
     pub student_id: Option<StudentId>,
+    /// The identity provider the session was opened through, if any.
+    pub sso_provider: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -47,12 +49,14 @@ struct NewSession {
     csrf_token: String,
     created_at: Timestamp,
     last_seen_at: Timestamp,
+    sso_provider: Option<String>,
 }
 
 type SessionRow = (
     SessionId,
     String,
     Timestamp,
+    Option<String>,
     (
         UserId,
         String,
@@ -86,6 +90,7 @@ pub async fn current(req: &HttpRequest, state: &AppState) -> Result<Option<Sessi
                     web_sessions::id,
                     web_sessions::csrf_token,
                     web_sessions::last_seen_at,
+                    web_sessions::sso_provider,
                     (
                         users::id,
                         users::email,
@@ -99,8 +104,13 @@ pub async fn current(req: &HttpRequest, state: &AppState) -> Result<Option<Sessi
                 .optional())?)
         })
         .await?;
-    let Some((id, csrf, last_seen, (user_id, email, role, university_id, base_id, student_id))) =
-        row
+    let Some((
+        id,
+        csrf,
+        last_seen,
+        sso_provider,
+        (user_id, email, role, university_id, base_id, student_id),
+    )) = row
     else {
         return Ok(None);
     };
@@ -124,6 +134,7 @@ pub async fn current(req: &HttpRequest, state: &AppState) -> Result<Option<Sessi
         university_id,
         base_id,
         student_id,
+        sso_provider,
     }))
 }
 
@@ -149,6 +160,16 @@ pub async fn start(
     user: &User,
     secure: bool,
 ) -> Result<Cookie<'static>, DomainError> {
+    start_through(state, user, secure, None).await
+}
+
+/// Opens a new session, as [`start`], through an identity provider (`None`: a password).
+pub async fn start_through(
+    state: &AppState,
+    user: &User,
+    secure: bool,
+    sso_provider: Option<&str>,
+) -> Result<Cookie<'static>, DomainError> {
     let secret = token::generate();
     let now = Timestamp::now();
     let row = NewSession {
@@ -158,6 +179,7 @@ pub async fn start(
         csrf_token: token::generate(),
         created_at: now,
         last_seen_at: now,
+        sso_provider: sso_provider.map(str::to_owned),
     };
     state
         .db

@@ -210,6 +210,19 @@ impl TestApp {
         address
     }
 
+    /// Starts a second instance on the same database with its configuration adjusted;
+    /// answers its address.
+    pub async fn sibling_with(&self, adjust: impl FnOnce(&mut Config)) -> String {
+        let mut config = self.config.clone();
+        adjust(&mut config);
+        let app = Application::build(config)
+            .await
+            .expect("the second instance starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        self.keep_running(app);
+        address
+    }
+
     /// Starts a second instance on the same database whose email delivery the test drives;
     /// answers its address and its worker.
     pub async fn sibling_delivering_on_demand(&self) -> (String, Worker) {

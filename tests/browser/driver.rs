@@ -206,9 +206,18 @@ impl Browser {
             .await
     }
 
-    /// The button whose name starts with `name`.
+    /// The input named `name`, for another site's form whose fields carry no label.
+    pub async fn input_named(&self, name: &str) -> Element<'_> {
+        let xpath = format!("//input[@name={}]", quoted(name));
+        self.find(&xpath, &format!("input named `{name}`")).await
+    }
+
+    /// The button (or the link in the role of one) whose name starts with `name`.
     pub async fn button(&self, name: &str) -> Element<'_> {
-        let xpath = format!("//button[starts-with(normalize-space(), {})]", quoted(name));
+        let xpath = format!(
+            "//*[self::button or @role='button'][starts-with(normalize-space(), {})]",
+            quoted(name)
+        );
         self.find(&xpath, &format!("button `{name}`")).await
     }
 

@@ -9,10 +9,14 @@ mod driver;
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+#[allow(dead_code)]
+#[path = "../api/identity_providers.rs"]
+mod identity_providers;
 mod officer;
 #[allow(dead_code)]
 #[path = "../api/smtp.rs"]
 mod smtp;
+mod sso;
 mod student;
 
 use driver::{availability, Availability, Browser};
