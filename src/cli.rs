@@ -149,9 +149,10 @@ fn serve(config: Config) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let bind = config.bind.clone();
         let database = redact(&config.database_url);
-        let app = Application::build(config).await?;
+        let app = Application::bind(config)?;
         tracing::info!(%bind, port = app.port(), %database, "placemat serving");
-        app.run_until_stopped().await?;
+        app.serve_until_signalled().await?;
+        tracing::info!("placemat stopped");
         Ok(())
     })
 }

@@ -35,6 +35,9 @@ pub struct Config {
     pub session_idle_minutes: i64,
     /// …and in any case this long after sign-in.
     pub session_max_hours: i64,
+    /// After SIGTERM, how long placemat keeps accepting (answering `/readyz` with 503)
+    /// before it stops.
+    pub shutdown_drain_ms: u64,
 }
 
 impl Default for Config {
@@ -58,6 +61,7 @@ impl Default for Config {
             invitation_ttl_days: 14,
             session_idle_minutes: 120,
             session_max_hours: 12,
+            shutdown_drain_ms: 0,
         }
     }
 }
@@ -134,6 +138,11 @@ impl Config {
         if let Some(hours) = var("PLACEMAT_SESSION_MAX_HOURS") {
             config.session_max_hours = whole("PLACEMAT_SESSION_MAX_HOURS", hours)?;
         }
+        if let Some(drain) = var("PLACEMAT_SHUTDOWN_DRAIN_MS") {
+            config.shutdown_drain_ms = drain.parse().map_err(|_| {
+                anyhow::anyhow!("PLACEMAT_SHUTDOWN_DRAIN_MS must be a whole number")
+            })?;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -207,6 +216,9 @@ impl Config {
         if !(1..=100).contains(&self.mail_max_attempts) {
             return refuse("PLACEMAT_MAIL_MAX_ATTEMPTS", "must be between 1 and 100");
         }
+        if self.shutdown_drain_ms > 5000 {
+            return refuse("PLACEMAT_SHUTDOWN_DRAIN_MS", "must be between 0 and 5000");
+        }
         Ok(())
     }
 }
@@ -257,5 +269,6 @@ mod tests {
         assert!(refused(|c| c.mail_max_attempts = 0).starts_with("PLACEMAT_MAIL_MAX_ATTEMPTS"));
         assert!(refused(|c| c.mail_retry_base_ms = -1).starts_with("PLACEMAT_MAIL_RETRY_BASE_MS"));
         assert!(refused(|c| c.mail_poll_ms = 0).starts_with("PLACEMAT_MAIL_POLL_MS"));
+        assert!(refused(|c| c.shutdown_drain_ms = 5001).starts_with("PLACEMAT_SHUTDOWN_DRAIN_MS"));
     }
 }

@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 pub struct AppState {
     pub db: Database,
+    /// Whether `/readyz` may say ready: not while migrating or shutting down.
+    pub readiness: crate::startup::Readiness,
     pub config: Arc<Config>,
     pub metrics: Metrics,
     /// Whether the database changed since an answer below was read.

@@ -6,6 +6,7 @@ mod edges;
 mod emails;
 mod headers;
 mod helpers;
+mod lifecycle;
 mod matching;
 mod migrations;
 mod operations;
