@@ -401,3 +401,97 @@ async fn sigterm_lets_the_request_and_the_email_in_flight_finish_and_sends_nothi
     assert!(status.success(), "exit 0 on SIGINT too: {status:?}");
 }
 
+/// Signs in right and wrong, follows an activation link and sends a token in a query: what
+/// a real run's log must not give away.
+async fn a_run_with_secrets(database_url: &str, env: &[(&str, &str)], log: &Path) -> Vec<String> {
+    let mut placemat = Placemat::serve(database_url, env, log).await;
+    let email = format!("admin-{}@alliance.test", uuid::Uuid::new_v4().simple());
+    let admin = sign_in_admin(database_url, &placemat.address, &email).await;
+    let client = reqwest::Client::new();
+    let refused = client
+        .post(placemat.url("/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": "wrong-password-42"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    client
+        .get(placemat.url("/activate/activation-secret-0123456789"))
+        .send()
+        .await
+        .expect("sent");
+    client
+        .get(placemat.url("/api/v1/me?token=query-token-0123456789"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("sent");
+    placemat.signal("TERM");
+    assert!(placemat
+        .wait_for_exit(Duration::from_secs(30))
+        .await
+        .success());
+    let text = placemat.log_text();
+    for secret in [
+        email.as_str(),
+        PASSWORD,
+        "wrong-password-42",
+        admin.as_str(),
+        "activation-secret-0123456789",
+        "query-token-0123456789",
+    ] {
+        assert!(!text.contains(secret), "`{secret}` is in the log:\n{text}");
+    }
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn json_logs_are_one_object_a_line_and_give_nothing_away() {
+    let workdir = tempfile::tempdir().expect("a folder");
+    let (database_url, _postgres) = fresh_database(&workdir);
+    let log = workdir.path().join("json.log");
+    let lines = a_run_with_secrets(
+        &database_url,
+        &[
+            ("PLACEMAT_LOG_FORMAT", "json"),
+            ("RUST_LOG", "info,tracing_actix_web=debug"),
+        ],
+        &log,
+    )
+    .await;
+    assert!(lines.len() >= 4, "{lines:?}");
+    let mut with_request = 0;
+    for line in &lines {
+        let object: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON object ({e}): {line}"));
+        for field in ["timestamp", "level", "target", "message"] {
+            assert!(object[field].is_string(), "{field} in {line}");
+        }
+        chrono::DateTime::parse_from_rfc3339(object["timestamp"].as_str().expect("text"))
+            .expect("an RFC 3339 timestamp");
+        if object["request_id"].is_string() {
+            with_request += 1;
+        }
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.contains("\"message\":\"login\"")),
+        "{lines:?}"
+    );
+    assert!(
+        with_request > 0,
+        "events of a request carry its id: {lines:?}"
+    );
+
+    let text_log = workdir.path().join("text.log");
+    let text = a_run_with_secrets(&database_url, &[], &text_log).await;
+    assert!(
+        text.iter()
+            .all(|line| serde_json::from_str::<Value>(line).is_err()),
+        "the default format is text"
+    );
+}
