@@ -38,6 +38,9 @@ pub struct Config {
     /// After SIGTERM, how long placemat keeps accepting (answering `/readyz` with 503)
     /// before it stops.
     pub shutdown_drain_ms: u64,
+    /// Where stored documents are kept: `file://PATH` (a relative path is taken from the
+    /// database's folder) or `s3://…`.
+    pub files_url: String,
 }
 
 impl Default for Config {
@@ -62,6 +65,7 @@ impl Default for Config {
             session_idle_minutes: 120,
             session_max_hours: 12,
             shutdown_drain_ms: 0,
+            files_url: "file://./files".into(),
         }
     }
 }
@@ -137,6 +141,9 @@ impl Config {
         }
         if let Some(hours) = var("PLACEMAT_SESSION_MAX_HOURS") {
             config.session_max_hours = whole("PLACEMAT_SESSION_MAX_HOURS", hours)?;
+        }
+        if let Some(url) = var("PLACEMAT_FILES_URL") {
+            config.files_url = url;
         }
         if let Some(drain) = var("PLACEMAT_SHUTDOWN_DRAIN_MS") {
             config.shutdown_drain_ms = drain.parse().map_err(|_| {

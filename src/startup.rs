@@ -63,6 +63,8 @@ pub struct Application {
     readiness: Readiness,
     migrated: bool,
     drain: std::time::Duration,
+    /// Held as long as the server runs on a SQLite file, so that no restore replaces it.
+    _serving: Option<std::fs::File>,
 }
 
 impl Application {
@@ -77,6 +79,7 @@ impl Application {
     /// running, applies the migrations itself, answering `/readyz` with 503 (and every
     /// request but the health, readiness and metrics ones with 503) until they are done.
     pub fn bind(config: Config) -> anyhow::Result<Self> {
+        let serving = crate::backup::serving_lock(&config.database_url)?;
         let db = Database::connect(&config.database_url, config.pool_size)?;
         let readiness = Readiness::default();
         let listener = TcpListener::bind(&config.bind)
@@ -146,6 +149,7 @@ impl Application {
             readiness,
             migrated: false,
             drain: std::time::Duration::from_millis(config.shutdown_drain_ms),
+            _serving: serving,
         })
     }
 

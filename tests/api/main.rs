@@ -2,6 +2,7 @@
 
 mod applications;
 mod auth;
+mod backup;
 mod edges;
 mod emails;
 mod headers;
