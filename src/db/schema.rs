@@ -377,3 +377,15 @@ diesel::table! {
 
 diesel::joinable!(cycle_input_counts -> cycles (cycle_id));
 diesel::allow_tables_to_appear_in_same_query!(cycle_input_counts, cycles);
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::sql_types::*;
+    student_erasures (id) {
+        id -> DbUuid,
+        student_id -> DbUuid,
+        erased_by -> DbUuid,
+        reason -> Text,
+        at -> Instant,
+    }
+}

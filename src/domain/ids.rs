@@ -86,6 +86,7 @@ typed_id!(
     EmailAttemptId,
     SessionId,
     PasswordLinkId,
+    ErasureId,
 );
 
 #[cfg(test)]

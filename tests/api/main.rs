@@ -11,6 +11,7 @@ mod lifecycle;
 mod matching;
 mod migrations;
 mod operations;
+mod personal_data;
 mod placements;
 mod reference_data;
 mod reused_answers;
