@@ -52,6 +52,18 @@ enum Command {
         #[arg(long)]
         output: Option<std::path::PathBuf>,
     },
+    /// Copy the SQLite database (and its documents folder) while it serves.
+    Backup {
+        /// Where the copy goes; an existing file is never overwritten.
+        #[arg(long)]
+        output: std::path::PathBuf,
+    },
+    /// Put a backup in place of the SQLite database, with no server running on it.
+    Restore {
+        /// The backup to restore.
+        #[arg(long)]
+        input: std::path::PathBuf,
+    },
     /// Manage logins.
     User {
         #[command(subcommand)]
@@ -86,6 +98,9 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
+            if error.is::<crate::backup::UsePgDump>() {
+                return ExitCode::from(2);
+            }
             ExitCode::FAILURE
         }
     }
@@ -107,6 +122,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 config.bind = bind;
             }
             serve(config)
+        }
+        Command::Backup { output } => {
+            println!("{}", crate::backup::backup(&config, &output)?);
+            Ok(())
+        }
+        Command::Restore { input } => {
+            println!("{}", crate::backup::restore(&config, &input)?);
+            Ok(())
         }
         Command::Migrate => {
             let db = Database::connect(&config.database_url, 2)?;
@@ -149,9 +172,10 @@ fn serve(config: Config) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let bind = config.bind.clone();
         let database = redact(&config.database_url);
-        let app = Application::build(config).await?;
+        let app = Application::bind(config)?;
         tracing::info!(%bind, port = app.port(), %database, "placemat serving");
-        app.run_until_stopped().await?;
+        app.serve_until_signalled().await?;
+        tracing::info!("placemat stopped");
         Ok(())
     })
 }

@@ -37,6 +37,12 @@ pub struct Config {
     pub session_max_hours: i64,
     /// The file listing the universities' identity providers (`PLACEMAT_SSO_FILE`).
     pub sso_file: Option<PathBuf>,
+    /// After SIGTERM, how long placemat keeps accepting (answering `/readyz` with 503)
+    /// before it stops.
+    pub shutdown_drain_ms: u64,
+    /// Where stored documents are kept: `file://PATH` (a relative path is taken from the
+    /// database's folder) or `s3://…`.
+    pub files_url: String,
 }
 
 impl Default for Config {
@@ -61,6 +67,8 @@ impl Default for Config {
             session_idle_minutes: 120,
             session_max_hours: 12,
             sso_file: None,
+            shutdown_drain_ms: 0,
+            files_url: "file://./files".into(),
         }
     }
 }
@@ -138,6 +146,14 @@ impl Config {
         if let Some(hours) = var("PLACEMAT_SESSION_MAX_HOURS") {
             config.session_max_hours = whole("PLACEMAT_SESSION_MAX_HOURS", hours)?;
         }
+        if let Some(url) = var("PLACEMAT_FILES_URL") {
+            config.files_url = url;
+        }
+        if let Some(drain) = var("PLACEMAT_SHUTDOWN_DRAIN_MS") {
+            config.shutdown_drain_ms = drain.parse().map_err(|_| {
+                anyhow::anyhow!("PLACEMAT_SHUTDOWN_DRAIN_MS must be a whole number")
+            })?;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -211,6 +227,9 @@ impl Config {
         if !(1..=100).contains(&self.mail_max_attempts) {
             return refuse("PLACEMAT_MAIL_MAX_ATTEMPTS", "must be between 1 and 100");
         }
+        if self.shutdown_drain_ms > 5000 {
+            return refuse("PLACEMAT_SHUTDOWN_DRAIN_MS", "must be between 0 and 5000");
+        }
         Ok(())
     }
 }
@@ -261,5 +280,6 @@ mod tests {
         assert!(refused(|c| c.mail_max_attempts = 0).starts_with("PLACEMAT_MAIL_MAX_ATTEMPTS"));
         assert!(refused(|c| c.mail_retry_base_ms = -1).starts_with("PLACEMAT_MAIL_RETRY_BASE_MS"));
         assert!(refused(|c| c.mail_poll_ms = 0).starts_with("PLACEMAT_MAIL_POLL_MS"));
+        assert!(refused(|c| c.shutdown_drain_ms = 5001).starts_with("PLACEMAT_SHUTDOWN_DRAIN_MS"));
     }
 }

@@ -8,16 +8,287 @@ use actix_web::{web, HttpMessage};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
+use std::borrow::Cow;
+use std::io::Write;
 use std::time::Instant;
+use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::format::{JsonFields, Writer};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields, MakeWriter};
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
-/// Installs the log subscriber; `RUST_LOG` overrides the default level.
+/// Installs the log subscriber; `RUST_LOG` overrides the default level, and
+/// `PLACEMAT_LOG_FORMAT=json` writes one JSON object a line instead of text. In either
+/// format every line passes through [`mask`] on its way out.
 pub fn init_logging() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .try_init();
+    let json = std::env::var("PLACEMAT_LOG_FORMAT").is_ok_and(|format| format.trim() == "json");
+    if json {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .fmt_fields(JsonFields::new())
+            .event_format(JsonLines)
+            .with_writer(MaskedStdout)
+            .try_init();
+    } else {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_target(false)
+            .with_writer(MaskedStdout)
+            .try_init();
+    }
+}
+
+/// One JSON object a line: `timestamp`, `level`, `target`, `message`, `request_id` (when the
+/// event happened while answering a request), then the event's own fields.
+struct JsonLines;
+
+impl<S, N> FormatEvent<S, N> for JsonLines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        let mut fields = serde_json::Map::new();
+        event.record(&mut JsonVisitor(&mut fields));
+        let metadata = event.metadata();
+        let mut line = serde_json::Map::new();
+        line.insert(
+            "timestamp".into(),
+            chrono::Utc::now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                .into(),
+        );
+        line.insert("level".into(), metadata.level().as_str().into());
+        line.insert("target".into(), metadata.target().into());
+        line.insert(
+            "message".into(),
+            fields.remove("message").unwrap_or_else(|| "".into()),
+        );
+        if let Some(id) = request_id(ctx) {
+            line.insert("request_id".into(), id.into());
+        }
+        for (name, value) in fields {
+            line.entry(name).or_insert(value);
+        }
+        writeln!(writer, "{}", serde_json::Value::Object(line))
+    }
+}
+
+/// The request id of the innermost request span around the event, read from the span's
+/// fields as `JsonFields` recorded them.
+fn request_id<S, N>(ctx: &FmtContext<'_, S, N>) -> Option<String>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    ctx.event_scope()?.find_map(|span| {
+        let extensions = span.extensions();
+        let recorded = extensions.get::<FormattedFields<N>>()?;
+        let fields: serde_json::Value = serde_json::from_str(recorded).ok()?;
+        fields
+            .get("request_id")
+            .and_then(|id| id.as_str())
+            .map(str::to_owned)
+    })
+}
+
+/// Collects an event's fields as JSON values.
+struct JsonVisitor<'a>(&'a mut serde_json::Map<String, serde_json::Value>);
+
+impl tracing::field::Visit for JsonVisitor<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .insert(field.name().into(), format!("{value:?}").into());
+    }
+
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+        self.0.insert(field.name().into(), value.into());
+    }
+}
+
+/// Standard output, every line masked on its way.
+struct MaskedStdout;
+
+impl<'a> MakeWriter<'a> for MaskedStdout {
+    type Writer = Masked<std::io::StdoutLock<'a>>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        Masked(std::io::stdout().lock())
+    }
+}
+
+/// Writes what it is given through [`mask`]. The log formatter hands it one whole line at a
+/// time.
+struct Masked<W>(W);
+
+impl<W: Write> Write for Masked<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0.write_all(mask(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// What stands for a masked email address.
+const EMAIL_MASK: &str = "[email]";
+/// What stands for a masked secret.
+const SECRET_MASK: &str = "[masked]";
+
+/// Names whose values are secrets wherever they appear as `name=value` or `"name":"value"`
+/// (also as the end of a longer name, such as `initial_password` or `session_id`).
+const SECRET_NAMES: [&str; 7] = [
+    "password",
+    "token",
+    "secret",
+    "session",
+    "cookie",
+    "authorization",
+    "ticket",
+];
+
+/// Paths whose next segment is a secret.
+const SECRET_PATHS: [&str; 1] = ["/activate/"];
+
+/// A log line without the personal data and secrets it may carry: email addresses become
+/// `[email]`; the values of password, token, secret, session, cookie, authorization and
+/// ticket fields, bearer tokens and the secrets in activation links become `[masked]`.
+pub fn mask(line: &str) -> Cow<'_, str> {
+    let lowered = line.to_ascii_lowercase();
+    let suspicious = line.contains('@')
+        || lowered.contains("bearer ")
+        || SECRET_PATHS.iter().any(|path| lowered.contains(path))
+        || SECRET_NAMES.iter().any(|name| lowered.contains(name));
+    if !suspicious {
+        return Cow::Borrowed(line);
+    }
+    let bytes = line.as_bytes();
+    let lower = lowered.as_bytes();
+    let mut out = String::with_capacity(line.len());
+    let mut copied = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        if let Some((start, end)) = email_around(bytes, at) {
+            if start >= copied {
+                out.push_str(&line[copied..start]);
+                out.push_str(EMAIL_MASK);
+                copied = end;
+                at = end;
+                continue;
+            }
+        }
+        if let Some(value_start) = secret_value_start(lower, at) {
+            let end = value_end(bytes, value_start);
+            if end > value_start {
+                out.push_str(&line[copied..value_start]);
+                out.push_str(SECRET_MASK);
+                copied = end;
+                at = end;
+                continue;
+            }
+        }
+        at += 1;
+    }
+    out.push_str(&line[copied..]);
+    Cow::Owned(out)
+}
+
+fn is_local_part(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"._%+-".contains(&byte)
+}
+
+fn is_domain_part(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'.' || byte == b'-'
+}
+
+/// The email address whose `@` is at `at`, as a byte range.
+fn email_around(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
+    if bytes[at] != b'@' {
+        return None;
+    }
+    let mut start = at;
+    while start > 0 && is_local_part(bytes[start - 1]) {
+        start -= 1;
+    }
+    let mut end = at + 1;
+    while end < bytes.len() && is_domain_part(bytes[end]) {
+        end += 1;
+    }
+    let domain = &bytes[at + 1..end];
+    (start < at && domain.contains(&b'.') && domain.first().is_some_and(u8::is_ascii_alphanumeric))
+        .then_some((start, end))
+}
+
+/// Where a secret value begins when a secret's name, a bearer token or a secret path starts
+/// at `at` (in the lowered line).
+fn secret_value_start(lower: &[u8], at: usize) -> Option<usize> {
+    let rest = &lower[at..];
+    if rest.starts_with(b"bearer ") {
+        return Some(at + "bearer ".len());
+    }
+    if let Some(path) = SECRET_PATHS.iter().find(|p| rest.starts_with(p.as_bytes())) {
+        return Some(at + path.len());
+    }
+    let name = SECRET_NAMES
+        .iter()
+        .find(|name| rest.starts_with(name.as_bytes()))?;
+    // The name may end a longer one (`initial_password`), but not be followed by more of a
+    // word other than `_id`, `s`, `_hash` and the like: anything up to the separator.
+    let mut next = at + name.len();
+    while next < lower.len() && (lower[next].is_ascii_alphanumeric() || lower[next] == b'_') {
+        next += 1;
+    }
+    if next < lower.len() && lower[next] == b'"' {
+        next += 1;
+    }
+    match lower.get(next) {
+        Some(b'=') | Some(b':') => next += 1,
+        _ => return None,
+    }
+    while next < lower.len() && lower[next] == b' ' {
+        next += 1;
+    }
+    if next < lower.len() && lower[next] == b'"' {
+        next += 1;
+    }
+    if lower[next..].starts_with(b"bearer ") {
+        next += "bearer ".len();
+    }
+    Some(next)
+}
+
+/// Where a secret value that begins at `start` ends: at a quote, a space, a separator.
+fn value_end(bytes: &[u8], start: usize) -> usize {
+    let mut end = start;
+    while end < bytes.len() && !b"\" &,;}?/\n\r\t".contains(&bytes[end]) {
+        end += 1;
+    }
+    end
 }
 
 /// The service's metrics.
@@ -132,4 +403,36 @@ pub async fn observe_request(
             .insert(HeaderName::from_static("x-request-id"), id);
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask;
+
+    #[test]
+    fn emails_and_secrets_are_masked_and_the_rest_kept() {
+        assert_eq!(
+            mask("placemat serving port=8080"),
+            "placemat serving port=8080"
+        );
+        assert_eq!(
+            mask("login failed for Li.Ming+x@students.example.edu.cn, try again"),
+            "login failed for [email], try again"
+        );
+        assert_eq!(
+            mask(r#"{"message":"signed in","password":"hunter22","user":"u1"}"#),
+            r#"{"message":"signed in","password":"[masked]","user":"u1"}"#
+        );
+        assert_eq!(
+            mask("http.target=/activate/abcDEF123?next=/ initial_password=s3cret token: xyz"),
+            "http.target=/activate/[masked]?next=/ initial_password=[masked] token: [masked]"
+        );
+        assert_eq!(
+            mask("authorization=Bearer abc.def session_id=42"),
+            "authorization=Bearer [masked] session_id=[masked]"
+        );
+        assert_eq!(mask("query ?token=abc&x=1"), "query ?token=[masked]&x=1");
+        assert_eq!(mask("a @ b and user@localhost"), "a @ b and user@localhost");
+        assert_eq!(mask("学生 张三 <zhang@usst.edu.cn>"), "学生 张三 <[email]>");
+    }
 }

@@ -63,7 +63,7 @@ pub async fn login(
         password: request.password,
         client: req.peer_addr().map(|address| address.ip()),
     };
-    let user = authenticate(&state.db, credentials, &state.sso)
+    let user = authenticate(&state.db, credentials, state.sso())
         .await
         .map_err(|error| match error {
             AuthError::WrongCredentials | AuthError::UseProvider(_) => {

@@ -11,6 +11,7 @@ pub mod match_runs;
 pub mod negotiate;
 pub mod openapi;
 pub mod ops;
+pub mod personal_data;
 pub mod placements;
 pub mod problem;
 pub mod programs;
@@ -74,6 +75,8 @@ route_table! {
     students::get,
     students::update,
     students::resend_invitation,
+    personal_data::export,
+    personal_data::erase,
     applications::get_mine,
     applications::put_mine,
     applications::list,

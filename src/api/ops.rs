@@ -10,10 +10,20 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-/// Readiness: the database answers.
+/// Readiness: the migrations are applied, the service is not shutting down, and the
+/// database answers.
 #[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
-    responses((status = 200, description = "ready"), (status = 503, body = crate::error::Problem)))]
+    responses((status = 200, description = "ready"),
+        (status = 503, description = "migrating, shutting down, or the database does not answer", body = crate::error::Problem)))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if !state.readiness.is_ready() {
+        let why = if state.readiness.is_migrating() {
+            "placemat is applying its database migrations"
+        } else {
+            "placemat is shutting down"
+        };
+        return Err(ApiError::Unavailable(anyhow::anyhow!(why)));
+    }
     state
         .db
         .read(|conn| db::ping(conn).map_err(|e| DomainError::Unavailable(e.into())))

@@ -74,6 +74,10 @@ fn conflict_type(kind: Conflict) -> (&'static str, &'static str) {
             "The direct application was decided already",
         ),
         Conflict::EmailTaken => ("email-taken", "The email is already used"),
+        Conflict::PlacementLive => (
+            "placement-live",
+            "The student holds an offered or confirmed placement",
+        ),
         Conflict::StudentNumberTaken => {
             ("student-number-taken", "The student number is already used")
         }

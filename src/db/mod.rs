@@ -27,6 +27,18 @@ use tokio::sync::Semaphore;
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
+/// The versions of the SQLite migrations built into this binary, as SQLite records them.
+pub fn sqlite_migration_versions() -> anyhow::Result<Vec<String>> {
+    let migrations = diesel::migration::MigrationSource::<diesel::sqlite::Sqlite>::migrations(
+        &SQLITE_MIGRATIONS,
+    )
+    .map_err(|e| anyhow::anyhow!("cannot list the migrations: {e}"))?;
+    Ok(migrations
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .collect())
+}
+
 /// Held while migrating so that instances starting together do not race each other.
 const MIGRATION_LOCK_KEY: i64 = 0x706c_6163_656d_6174;
 

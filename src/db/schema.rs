@@ -402,3 +402,15 @@ diesel::table! {
         seen_at -> Instant,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::sql_types::*;
+    student_erasures (id) {
+        id -> DbUuid,
+        student_id -> DbUuid,
+        erased_by -> DbUuid,
+        reason -> Text,
+        at -> Instant,
+    }
+}

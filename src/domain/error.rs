@@ -91,6 +91,8 @@ pub enum Conflict {
     CycleNameTaken,
     /// Only a failed email is sent again.
     EmailNotFailed,
+    /// A student with an offered or confirmed placement cannot be erased.
+    PlacementLive,
     /// A record with the same identity exists.
     AlreadyExists,
     /// The change would break a rule the database keeps.

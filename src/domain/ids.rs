@@ -87,6 +87,7 @@ typed_id!(
     SessionId,
     PasswordLinkId,
     SsoAttemptId,
+    ErasureId,
 );
 
 #[cfg(test)]

@@ -167,6 +167,28 @@ pub fn claim_due(conn: &mut DbConn, limit: i64, lease: Duration) -> QueryResult<
     })
 }
 
+/// Hands claimed emails that were not tried back to the outbox, as they were before the
+/// claim (due now, the claim's attempt not counted), while the claim is still this
+/// worker's. Runs inside a write transaction.
+pub fn release(conn: &mut DbConn, claimed: &[EmailRow]) -> QueryResult<()> {
+    let now = Timestamp::now();
+    for email in claimed {
+        dispatch!(conn, |c| diesel::update(
+            email_outbox::table
+                .filter(email_outbox::id.eq(email.id))
+                .filter(email_outbox::status.eq(EmailStatus::Pending))
+                .filter(email_outbox::attempts.eq(email.attempts))
+                .filter(email_outbox::next_attempt_at.eq(email.next_attempt_at))
+        )
+        .set((
+            email_outbox::attempts.eq(email_outbox::attempts - 1),
+            email_outbox::next_attempt_at.eq(now),
+        ))
+        .execute(c))?;
+    }
+    Ok(())
+}
+
 /// How one delivery attempt ended.
 pub enum Outcome {
     Sent,

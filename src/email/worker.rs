@@ -35,6 +35,17 @@ pub struct Worker {
     from: Mailbox,
     settings: DeliverySettings,
     outcomes: IntCounterVec,
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+/// Asks a worker to stop once the email it is sending is sent and recorded.
+#[derive(Clone)]
+pub struct Stopper(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Stopper {
+    pub fn stop(&self) {
+        self.0.send_replace(true);
+    }
 }
 
 impl Worker {
@@ -52,16 +63,28 @@ impl Worker {
             from,
             settings,
             outcomes,
+            stop: Arc::new(tokio::sync::watch::channel(false).0),
         })
+    }
+
+    /// What stops this worker's loop (`run`) between two emails.
+    pub fn stopper(&self) -> Stopper {
+        Stopper(Arc::clone(&self.stop))
+    }
+
+    fn stopping(&self) -> bool {
+        *self.stop.borrow()
     }
 
     pub fn describe(&self) -> String {
         self.mailer.describe()
     }
 
-    /// Delivers until the task is dropped.
+    /// Delivers until the task is dropped or its `Stopper` says stop; a stop lets the email
+    /// being sent finish and be recorded, and hands the rest of its claim back.
     pub async fn run(self) {
-        loop {
+        let mut stop = self.stop.subscribe();
+        while !self.stopping() {
             match self.run_pass().await {
                 Ok(count) if count > 0 => continue,
                 Ok(_) => {}
@@ -69,7 +92,10 @@ impl Worker {
                     tracing::warn!(error = %format!("{error:#}"), "email delivery round failed")
                 }
             }
-            tokio::time::sleep(self.settings.poll).await;
+            tokio::select! {
+                _ = tokio::time::sleep(self.settings.poll) => {}
+                _ = stop.wait_for(|stopped| *stopped) => {}
+            }
         }
     }
 
@@ -93,7 +119,21 @@ impl Worker {
             .await
             .map_err(|e| anyhow::anyhow!("cannot claim emails: {e}"))?;
         let count = claimed.len();
-        for email in claimed {
+        let mut claimed = claimed.into_iter();
+        while let Some(email) = claimed.next() {
+            if self.stopping() {
+                let rest: Vec<_> = std::iter::once(email).chain(claimed).collect();
+                let released = rest.len();
+                self.db
+                    .write(move |conn| Ok(outbox::release(conn, &rest)?))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot hand back claimed emails: {e}"))?;
+                tracing::info!(
+                    released,
+                    "stopping: unsent emails handed back to the outbox"
+                );
+                break;
+            }
             // An email whose lease would end before the longest exchange could is left for
             // the next claim, rather than risking a second worker sending it too.
             let sendable_until =

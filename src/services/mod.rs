@@ -10,6 +10,7 @@ pub mod emails;
 pub mod inputs;
 pub mod invitations;
 pub mod match_runs;
+pub mod personal_data;
 pub mod placements;
 pub mod seats;
 pub mod sso;

@@ -389,6 +389,7 @@ pub fn conflict(lang: Lang, kind: crate::domain::Conflict) -> &'static str {
                 "Something with the same name or code exists already."
             }
             EmailNotFailed => "Only an email that failed is sent again.",
+            PlacementLive => "The student holds an offered or confirmed placement; it must end before the student's data is erased.",
             DataRule => "The change would break a rule of the records; nothing was changed.",
             ConcurrentChange => "Someone changed this at the same moment; try again.",
         },
@@ -408,6 +409,7 @@ pub fn conflict(lang: Lang, kind: crate::domain::Conflict) -> &'static str {
                 "已存在同名或同代码的记录。"
             }
             EmailNotFailed => "只有发送失败的邮件才能重发。",
+            PlacementLive => "该学生有待确认或已确认的实习安排，结束后才能删除其个人信息。",
             DataRule => "该修改违反数据规则，未做任何更改。",
             ConcurrentChange => "有人同时修改了这条记录，请重试。",
         },

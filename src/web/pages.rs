@@ -305,7 +305,7 @@ fn login_page_with(
     let choice = Choice::of(req);
     let (csrf, cookie) = session::form_token(req, state.config.serves_https());
     let providers = state
-        .sso
+        .sso()
         .iter()
         .map(|p| {
             (
@@ -336,18 +336,18 @@ pub async fn login_form(req: HttpRequest, state: web::Data<AppState>) -> HttpRes
     }
     let notice = (query_flag(&req, "done").as_deref() == Some("password"))
         .then_some(choice.lang.text().password_set);
-    let provider_sign_out = match query_flag(&req, "signed_out").and_then(|id| state.sso.find(&id))
-    {
-        Some(provider) => {
-            let back = format!("{}/login", state.config.public_url.trim_end_matches('/'));
-            let url = match &provider.protocol {
-                Protocol::Cas(cas) => Some(cas.logout_url(&back)),
-                Protocol::Oidc(oidc) => oidc.logout_url(&back).await,
-            };
-            url.map(|url| (url, choice.lang.sign_out_of(&provider.name)))
-        }
-        None => None,
-    };
+    let provider_sign_out =
+        match query_flag(&req, "signed_out").and_then(|id| state.sso().find(&id)) {
+            Some(provider) => {
+                let back = format!("{}/login", state.config.public_url.trim_end_matches('/'));
+                let url = match &provider.protocol {
+                    Protocol::Cas(cas) => Some(cas.logout_url(&back)),
+                    Protocol::Oidc(oidc) => oidc.logout_url(&back).await,
+                };
+                url.map(|url| (url, choice.lang.sign_out_of(&provider.name)))
+            }
+            None => None,
+        };
     login_page_with(
         &req,
         &state,
@@ -381,7 +381,7 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
         password: form.password,
         client: req.peer_addr().map(|address| address.ip()),
     };
-    let refusal = match services::auth::authenticate(&state.db, credentials, &state.sso).await {
+    let refusal = match services::auth::authenticate(&state.db, credentials, state.sso()).await {
         Ok(user) => {
             return match session::start(&state, &user, state.config.serves_https()).await {
                 Ok(cookie) => {

@@ -27,7 +27,7 @@ pub async fn start(
     id: web::Path<String>,
 ) -> HttpResponse {
     let choice = Choice::of(&req);
-    let Some(provider) = state.sso.find(&id) else {
+    let Some(provider) = state.sso().find(&id) else {
         return unknown_provider(choice);
     };
     match sign_in::begin(&state.db, &provider).await {
@@ -65,7 +65,7 @@ pub async fn callback(
     id: web::Path<String>,
 ) -> HttpResponse {
     let choice = Choice::of(&req);
-    let Some(provider) = state.sso.find(&id) else {
+    let Some(provider) = state.sso().find(&id) else {
         return unknown_provider(choice);
     };
     let query = web::Query::<Callback>::from_query(req.query_string())

@@ -33,13 +33,13 @@ pub struct TestApp {
 }
 
 /// An instance serving on a thread of its own, stopped and waited for when dropped.
-struct Instance {
+pub struct Instance {
     handle: ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Instance {
-    fn start(app: Application) -> Instance {
+    pub fn start(app: Application) -> Instance {
         let handle = app.handle();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()

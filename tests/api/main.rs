@@ -2,14 +2,17 @@
 
 mod applications;
 mod auth;
+mod backup;
 mod edges;
 mod emails;
 mod headers;
 mod helpers;
 mod identity_providers;
+mod lifecycle;
 mod matching;
 mod migrations;
 mod operations;
+mod personal_data;
 mod placements;
 mod reference_data;
 mod reused_answers;
