@@ -65,6 +65,7 @@ impl Application {
         let index = web::Data::new(api::RouteIndex::of(&document));
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(crate::web::error::render))
                 .wrap(from_fn(api::request_line))
                 .wrap(from_fn(security_headers))
                 .wrap(from_fn(observe_request))
@@ -81,7 +82,7 @@ impl Application {
                 .route("/docs", web::get().to(redirect_to_docs))
                 .configure(api::routes)
                 .configure(crate::web::routes)
-                .default_service(web::to(api::fallback))
+                .default_service(web::to(unknown))
         })
         .workers(config.workers)
         .listen(listener)?
@@ -135,4 +136,16 @@ async fn redirect_to_docs() -> actix_web::HttpResponse {
     actix_web::HttpResponse::Found()
         .insert_header(("Location", "/docs/"))
         .finish()
+}
+
+/// What no route took: a signed-in browser's lost page is a page, anything else the API's
+/// answer.
+async fn unknown(
+    req: actix_web::HttpRequest,
+    index: web::Data<api::RouteIndex>,
+) -> Result<actix_web::HttpResponse, actix_web::Error> {
+    if crate::web::is_lost_page(&req).await {
+        return Err(crate::web::error::PageError::NotFound.into());
+    }
+    Ok(api::fallback(req, index).await?)
 }

@@ -8,6 +8,8 @@ pub mod assets;
 mod base;
 mod base_words;
 pub mod charts;
+pub mod error;
+pub mod extract;
 pub mod i18n;
 mod pages;
 pub mod session;
@@ -17,7 +19,13 @@ pub mod time;
 mod university;
 mod university_words;
 
-use actix_web::web;
+use actix_web::{web, HttpRequest};
+
+/// Whether a request nothing answered is a signed-in browser's, which gets the 404 page
+/// in its language.
+pub async fn is_lost_page(req: &HttpRequest) -> bool {
+    !req.path().starts_with("/api/") && matches!(extract::signed_in(req).await, Ok(Some(_)))
+}
 
 /// Mounts every page and the static files.
 pub fn routes(cfg: &mut web::ServiceConfig) {

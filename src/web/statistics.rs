@@ -3,6 +3,7 @@
 //! or the whole alliance's), so that every page showing statistics shows them alike.
 
 use super::charts::{self, Bar, Chart, Stack};
+use super::error::PageError;
 use super::i18n::{self, Lang};
 use super::pages::query_flag;
 use crate::api::stats::ExportFormat;
@@ -88,6 +89,27 @@ pub async fn file(
         })
         .await?;
     crate::api::stats::answer(stats, format).await
+}
+
+/// A statistics download of a role's page, `csv` or `xlsx`: the API's file of the scope;
+/// without a cycle, `back` to the page.
+pub async fn download(
+    req: &HttpRequest,
+    state: &AppState,
+    format: &str,
+    scope: StudentScope,
+    back: impl FnOnce() -> HttpResponse,
+) -> Result<HttpResponse, PageError> {
+    let format = match format {
+        "csv" => ExportFormat::Csv,
+        "xlsx" => ExportFormat::Xlsx,
+        _ => return Err(PageError::NotFound),
+    };
+    match file(state, group_of(req), scope, format).await {
+        Ok(response) => Ok(response),
+        Err(DomainError::NotFound(_)) => Ok(back()),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// The words of the statistics in one language.
