@@ -61,6 +61,7 @@ impl Application {
             list_rules: Reused::new(REUSED_ANSWERS),
         });
         let document = api::openapi::build();
+        let metrics = web::Data::new(state.metrics.clone());
         let served = web::Data::new(api::openapi::Served(serde_json::to_string(&document)?));
         let index = web::Data::new(api::RouteIndex::of(&document));
         let server = HttpServer::new(move || {
@@ -71,6 +72,7 @@ impl Application {
                 .wrap(from_fn(observe_request))
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
+                .app_data(metrics.clone())
                 .app_data(served.clone())
                 .app_data(index.clone())
                 .app_data(web::PayloadConfig::new(MAX_JSON_BODY))

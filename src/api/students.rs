@@ -1,11 +1,10 @@
 use crate::api::extract::{double_option, JsonBody, Page, PageParams, QueryParams, RawBody};
 use crate::auth::Caller;
+use crate::db::lookup;
 use crate::db::models::Student;
 use crate::db::schema::{programs, students};
-use crate::db::{lookup, lower};
 use crate::dispatch;
 use crate::domain::validate;
-use crate::domain::validate::{contains_pattern, LIKE_ESCAPE};
 use crate::domain::*;
 use crate::error::{ApiError, FieldError};
 use crate::services::students::{
@@ -143,7 +142,7 @@ pub struct StudentFilters {
     /// Only this program (code or id).
     pub program: Option<String>,
     pub cohort_year: Option<i32>,
-    /// Name or student number contains this text.
+    /// Name, student number or email contains this text.
     pub q: Option<String>,
 }
 
@@ -214,10 +213,7 @@ pub async fn list(
                 ),
                 None => None,
             };
-            let pattern = filters
-                .q
-                .as_deref()
-                .map(|q| contains_pattern(&q.to_lowercase()));
+            let pattern = crate::services::students::search_pattern(filters.q.as_deref());
             let (rows, total): (Vec<(Student, String)>, i64) = dispatch!(conn, |c| {
                 let filtered = || {
                     let mut query = students::table.inner_join(programs::table).into_boxed();
@@ -231,14 +227,7 @@ pub async fn list(
                         query = query.filter(students::cohort_year.eq(year));
                     }
                     if let Some(pattern) = &pattern {
-                        query = query.filter(
-                            lower(students::name)
-                                .like(pattern.clone())
-                                .escape(LIKE_ESCAPE)
-                                .or(lower(students::student_number)
-                                    .like(pattern.clone())
-                                    .escape(LIKE_ESCAPE)),
-                        );
+                        query = crate::services::students::matching_search!(query, pattern);
                     }
                     query
                 };

@@ -2,17 +2,17 @@
 //! one, the outbox, the cycle with its seats per base, and the statistics' files. Every
 //! change goes through the same services as the API; a refusal is shown in words.
 
-use super::alliance_words::Words;
 use super::charts::{self, Bar, Chart};
 use super::error::{PageError, Refusal};
 use super::extract::{Admin, CsrfForm, Empty};
-use super::i18n;
 use super::pages::{html, query_flag, redirect, Frame};
 use super::statistics::{self, StatisticsView};
-use super::time;
 use crate::api::cycles::{CyclePatch, NewCycle};
 use crate::db::models::{Cycle, MatchRunRow};
 use crate::domain::*;
+use crate::i18n;
+use crate::i18n::alliance::Words;
+use crate::i18n::time;
 use crate::services;
 use crate::services::alliance_view::{self, RunLine, SeatLine};
 use crate::services::emails::EmailFilter;

@@ -2,16 +2,16 @@
 //! its offers and the second round's direct applications. Every change goes through the
 //! same services as the API; a refusal is shown in words beside the form it concerns.
 
-use super::base_words::Words;
 use super::error::{PageError, Refusal};
 use super::extract::{Coordinator, CsrfForm, Empty};
-use super::i18n::{self, Lang};
 use super::pages::{html, query_flag, redirect, Frame};
-use super::time;
 use crate::api::placements::DeclineRequest;
 use crate::db::models::Cycle;
 use crate::domain::validate;
 use crate::domain::*;
+use crate::i18n::base::Words;
+use crate::i18n::time;
+use crate::i18n::{self, Lang};
 use crate::services;
 use crate::services::base_view::{self, Applicant, BaseView, PlacementLine};
 use crate::services::placements::Decision;

@@ -2,11 +2,12 @@
 //! `?`; the answer is worded here, in the reader's language, by [`render`], the middleware
 //! that knows the request (its language and its session) where `ResponseError` does not.
 
-use super::i18n::{self, Choice};
+use super::lang::Choice;
 use super::pages::{home_of, message, redirect, with_cookies};
-use super::{alliance_words, base_words, university_words};
 use super::{extract, session};
 use crate::domain::{Conflict, DomainError, FieldError, Role};
+use crate::i18n;
+use crate::i18n::{alliance as alliance_words, base as base_words, university as university_words};
 use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};

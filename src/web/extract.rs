@@ -7,7 +7,7 @@
 //! session must carry), and one line of `page_role!`.
 
 use super::error::PageError;
-use super::i18n::Choice;
+use super::lang::Choice;
 use super::session::{self, Session};
 use crate::domain::{BaseId, DomainError, Role, StudentId, UniversityId};
 use crate::state::AppState;

@@ -3,21 +3,17 @@
 //! API, never the API itself.
 
 mod alliance;
-mod alliance_words;
 pub mod assets;
 mod base;
-mod base_words;
 pub mod charts;
 pub mod error;
 pub mod extract;
-pub mod i18n;
+pub mod lang;
 mod pages;
 pub mod session;
 mod statistics;
 mod student;
-pub mod time;
 mod university;
-mod university_words;
 
 use actix_web::{web, HttpRequest};
 

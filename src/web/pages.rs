@@ -4,12 +4,13 @@
 use super::assets;
 use super::error::PageError;
 use super::extract::{signed_in, CsrfForm, Empty, OpenForm};
-use super::i18n::{Choice, Lang, Text};
+use super::lang::Choice;
 use super::session::{self, Session};
 use crate::auth::password;
 use crate::domain::validate;
 use crate::domain::DomainError;
 use crate::domain::Role;
+use crate::i18n::{Lang, Text};
 use crate::services;
 use crate::services::auth::{AuthError, Credentials};
 use crate::state::AppState;

@@ -4,11 +4,11 @@
 
 use super::charts::{self, Bar, Chart, Stack};
 use super::error::PageError;
-use super::i18n::{self, Lang};
 use super::pages::query_flag;
 use crate::api::stats::ExportFormat;
 use crate::db::{Database, DbConn};
 use crate::domain::{BaseId, CycleId, DomainError, PlacementStatus};
+use crate::i18n::{self, Lang};
 use crate::services;
 use crate::state::AppState;
 use crate::stats::queries::{self, StudentScope};

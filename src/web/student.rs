@@ -8,11 +8,12 @@
 
 use super::error::PageError;
 use super::extract::{CsrfForm, Student};
-use super::i18n::{self, Choice, Lang};
+use super::lang::Choice;
 use super::pages::{html, query_flag, redirect, Frame};
 use super::session::Session;
-use super::time;
 use crate::domain::*;
+use crate::i18n::time;
+use crate::i18n::{self, Lang};
 use crate::services;
 use crate::services::student_view::{BaseCard, FirstRound, StudentView};
 use crate::state::AppState;

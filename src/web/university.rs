@@ -5,16 +5,16 @@
 
 use super::error::PageError;
 use super::extract::{check_token, CsrfForm, Empty, Officer};
-use super::i18n;
 use super::pages::{html, query_flag, redirect, Frame};
 use super::statistics::{self, StatisticsView};
-use super::time;
-use super::university_words::Words;
 use crate::api::students::{read_import, NewStudent, MAX_IMPORT_BYTES};
 use crate::db::lookup;
 use crate::db::models::Cycle;
 use crate::domain::validate;
 use crate::domain::*;
+use crate::i18n;
+use crate::i18n::time;
+use crate::i18n::university::Words;
 use crate::services;
 use crate::services::university_view::{
     self, PlacementFilter, PlacementPage, StudentFilter, StudentPage, PAGE_SIZE,
