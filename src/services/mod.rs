@@ -12,6 +12,7 @@ pub mod invitations;
 pub mod match_runs;
 pub mod placements;
 pub mod seats;
+pub mod student_input;
 pub mod student_view;
 pub mod students;
 pub mod university_view;

@@ -5,23 +5,20 @@
 use super::error::{PageError, Refusal};
 use super::extract::{Coordinator, CsrfForm, Empty};
 use super::pages::{html, query_flag, redirect, Frame};
-use crate::api::placements::DeclineRequest;
 use crate::db::models::Cycle;
-use crate::domain::validate;
 use crate::domain::*;
 use crate::i18n::base::Words;
 use crate::i18n::time;
 use crate::i18n::{self, Lang};
 use crate::services;
 use crate::services::base_view::{self, Applicant, BaseView, PlacementLine};
-use crate::services::placements::Decision;
+use crate::services::placements::{Decision, DeclineReason, ReasonRefused};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 use std::collections::HashMap;
-use validator::Validate;
 
 /// Mounts the coordinator's page and its forms.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -568,26 +565,20 @@ async fn act_on_placement(
     CsrfForm(form): CsrfForm<PlacementForm>,
 ) -> Result<HttpResponse, PageError> {
     let (id, action, done) = placement_path(&path).ok_or(PageError::NotFound)?;
-    let reason = if action == PlacementAction::Decline {
-        // The reason is read as the API reads it, so that both take the same texts.
-        let request = DeclineRequest {
-            reason: validate::normalise(&form.reason),
-        };
-        let w = who.words();
-        let problem = if request.reason.is_empty() {
-            Some(w.reason_missing)
-        } else if request.validate().is_err() {
-            Some(w.reason_unfit)
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
-            return decline_page(&state, &who, id, status, &form.reason, Some(problem)).await;
-        }
-        Some(request.reason)
-    } else {
-        None
+    let reason = match action {
+        PlacementAction::Decline => match DeclineReason::try_from(form.reason.as_str()) {
+            Ok(reason) => Some(reason.into()),
+            Err(refused) => {
+                let w = who.words();
+                let problem = match refused {
+                    ReasonRefused::Missing => w.reason_missing,
+                    ReasonRefused::Unfit => w.reason_unfit,
+                };
+                let status = StatusCode::UNPROCESSABLE_ENTITY;
+                return decline_page(&state, &who, id, status, &form.reason, Some(problem)).await;
+            }
+        },
+        _ => None,
     };
     let caller = who.session.caller();
     let acted = state

@@ -5,12 +5,12 @@
 use super::charts::{self, Bar, Chart, Stack};
 use super::error::PageError;
 use super::pages::query_flag;
-use crate::api::stats::ExportFormat;
 use crate::db::{Database, DbConn};
 use crate::domain::{BaseId, CycleId, DomainError, PlacementStatus};
 use crate::i18n::{self, Lang};
 use crate::services;
 use crate::state::AppState;
+use crate::stats::export::{answer, ExportFormat};
 use crate::stats::queries::{self, StudentScope};
 use crate::stats::{Group, GroupBy, Measures, PlacementStats, StatsRow};
 use actix_web::{HttpRequest, HttpResponse};
@@ -88,7 +88,7 @@ pub async fn file(
             queries::placement_stats(conn, cycle.id, group_by, scope)
         })
         .await?;
-    crate::api::stats::answer(stats, format).await
+    answer(stats, format).await
 }
 
 /// A statistics download of a role's page, `csv` or `xlsx`: the API's file of the scope;

@@ -7,7 +7,6 @@ use super::error::PageError;
 use super::extract::{check_token, CsrfForm, Empty, Officer};
 use super::pages::{html, query_flag, redirect, Frame};
 use super::statistics::{self, StatisticsView};
-use crate::api::students::{read_import, NewStudent, MAX_IMPORT_BYTES};
 use crate::db::lookup;
 use crate::db::models::Cycle;
 use crate::domain::validate;
@@ -16,6 +15,7 @@ use crate::i18n;
 use crate::i18n::time;
 use crate::i18n::university::Words;
 use crate::services;
+use crate::services::student_input::{read_import, NewStudent, MAX_IMPORT_BYTES};
 use crate::services::university_view::{
     self, PlacementFilter, PlacementPage, StudentFilter, StudentPage, PAGE_SIZE,
 };
