@@ -170,10 +170,16 @@ fn fields<T: Default + DeserializeOwned>(body: &[u8]) -> T {
     serde_urlencoded::from_bytes(body).unwrap_or_default()
 }
 
-async fn body_of(req: &HttpRequest, payload: &mut Payload) -> web::Bytes {
-    web::Bytes::from_request(req, payload)
+/// A posted form's token and its fields.
+async fn posted<T: Default + DeserializeOwned>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> (String, T) {
+    let body = web::Bytes::from_request(req, payload)
         .await
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let sent: Token = fields(&body);
+    (sent.csrf_token, fields(&body))
 }
 
 /// That a posted form sent its session's CSRF token: a forged one changes nothing.
@@ -196,11 +202,10 @@ impl<T: Default + DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
-            let body = body_of(&req, &mut payload).await;
-            let sent: Token = fields(&body);
+            let (token, form) = posted(&req, &mut payload).await;
             let session = signed_in(&req).await?.ok_or(PageError::SignIn)?;
-            check_token(&session, &sent.csrf_token)?;
-            Ok(CsrfForm(fields(&body)))
+            check_token(&session, &token)?;
+            Ok(CsrfForm(form))
         })
     }
 }
@@ -217,12 +222,11 @@ impl<T: Default + DeserializeOwned + 'static> FromRequest for OpenForm<T> {
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
-            let body = body_of(&req, &mut payload).await;
-            let sent: Token = fields(&body);
-            if !session::form_token_matches(&req, &sent.csrf_token) {
-                return Err(PageError::Forged);
+            let (token, form) = posted(&req, &mut payload).await;
+            match session::form_token_matches(&req, &token) {
+                true => Ok(OpenForm(form)),
+                false => Err(PageError::Forged),
             }
-            Ok(OpenForm(fields(&body)))
         })
     }
 }
