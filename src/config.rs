@@ -197,7 +197,7 @@ impl Config {
                 );
             }
         }
-        if crate::email::transport::mailbox(&self.mail_from).is_err() {
+        if mailbox(&self.mail_from).is_err() {
             return refuse(
                 "PLACEMAT_MAIL_FROM",
                 "must be a mailbox such as `Name <a@b.c>`",
@@ -244,6 +244,22 @@ fn url_has_rest(url: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Reads `Name <address>` or a bare address.
+pub fn mailbox(text: &str) -> Result<lettre::message::Mailbox, String> {
+    let text = text.trim();
+    let (name, address) = match (text.rfind('<'), text.ends_with('>')) {
+        (Some(open), true) => (
+            Some(text[..open].trim().to_owned()).filter(|n| !n.is_empty()),
+            &text[open + 1..text.len() - 1],
+        ),
+        _ => (None, text),
+    };
+    let address: lettre::Address = address
+        .parse()
+        .map_err(|e| format!("`{text}` is not an email address: {e}"))?;
+    Ok(lettre::message::Mailbox::new(name, address))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,5 +297,14 @@ mod tests {
         assert!(refused(|c| c.mail_retry_base_ms = -1).starts_with("PLACEMAT_MAIL_RETRY_BASE_MS"));
         assert!(refused(|c| c.mail_poll_ms = 0).starts_with("PLACEMAT_MAIL_POLL_MS"));
         assert!(refused(|c| c.shutdown_drain_ms = 5001).starts_with("PLACEMAT_SHUTDOWN_DRAIN_MS"));
+    }
+
+    #[test]
+    fn mailboxes_keep_names_in_any_script() {
+        let parsed = mailbox("欧阳娜娜 <nana@students.test>").expect("parses");
+        assert_eq!(parsed.name.as_deref(), Some("欧阳娜娜"));
+        assert_eq!(parsed.email.to_string(), "nana@students.test");
+        assert_eq!(mailbox("plain@students.test").expect("parses").name, None);
+        assert!(mailbox("Nobody <not an address>").is_err());
     }
 }

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod email;
 pub mod error;
 pub mod headers;
+pub mod i18n;
 pub mod matching;
 pub mod seed;
 pub mod services;
@@ -24,3 +25,6 @@ pub mod state;
 pub mod stats;
 pub mod telemetry;
 pub mod web;
+
+#[cfg(test)]
+mod layering;

@@ -138,16 +138,19 @@ impl Application {
             sso: sso.clone(),
         });
         let document = api::openapi::build();
+        let metrics = web::Data::new(state.metrics.clone());
         let served = web::Data::new(api::openapi::Served(serde_json::to_string(&document)?));
         let index = web::Data::new(api::RouteIndex::of(&document));
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(crate::web::error::render))
                 .wrap(from_fn(api::request_line))
                 .wrap(from_fn(while_migrating))
                 .wrap(from_fn(security_headers))
                 .wrap(from_fn(observe_request))
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
+                .app_data(metrics.clone())
                 .app_data(served.clone())
                 .app_data(index.clone())
                 .app_data(web::PayloadConfig::new(MAX_JSON_BODY))
@@ -159,7 +162,7 @@ impl Application {
                 .route("/docs", web::get().to(redirect_to_docs))
                 .configure(api::routes)
                 .configure(crate::web::routes)
-                .default_service(web::to(api::fallback))
+                .default_service(web::to(unknown))
         })
         .workers(config.workers)
         // Signals are placemat's own (see `serve_until_signalled`): the readiness answer
@@ -374,4 +377,16 @@ async fn redirect_to_docs() -> actix_web::HttpResponse {
     actix_web::HttpResponse::Found()
         .insert_header(("Location", "/docs/"))
         .finish()
+}
+
+/// What no route took: a signed-in browser's lost page is a page, anything else the API's
+/// answer.
+async fn unknown(
+    req: actix_web::HttpRequest,
+    index: web::Data<api::RouteIndex>,
+) -> Result<actix_web::HttpResponse, actix_web::Error> {
+    if crate::web::is_lost_page(&req).await {
+        return Err(crate::web::error::PageError::NotFound.into());
+    }
+    Ok(api::fallback(req, index).await?)
 }

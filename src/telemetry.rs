@@ -382,8 +382,8 @@ pub async fn observe_request(
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
     let metrics = req
-        .app_data::<web::Data<crate::state::AppState>>()
-        .map(|s| s.metrics.clone());
+        .app_data::<web::Data<Metrics>>()
+        .map(|metrics| metrics.get_ref().clone());
     let request_id = req
         .extensions()
         .get::<tracing_actix_web::RequestId>()

@@ -1,11 +1,14 @@
 //! Request extractors that turn bad input into clear problem answers.
 
+use crate::auth::token;
 use crate::auth::Caller;
+use crate::domain::Timestamp;
 use crate::error::{ApiError, FieldError};
+use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use actix_web::{web, FromRequest, HttpRequest};
-use futures_util::future::LocalBoxFuture;
+use futures_util::future::{ready, LocalBoxFuture};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -296,4 +299,66 @@ pub fn path_error(error: actix_web::error::PathError, req: &HttpRequest) -> acti
         Some(refusal) => actix_web::error::InternalError::from_response(error, refusal).into(),
         None => ApiError::BadRequest(format!("invalid path: {error}")).into(),
     }
+}
+
+/// The caller of an API request: its bearer token, looked up (or its kept answer reused
+/// while no user or token changed).
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+            return refused(ApiError::Internal(anyhow::anyhow!(
+                "application state missing"
+            )));
+        };
+        let fingerprint = match presented_token(req) {
+            Ok(presented) => token::fingerprint(presented),
+            Err(problem) => return refused(problem),
+        };
+        // The version is asked before the token is looked up, so that a revocation
+        // committed meanwhile is never hidden behind a kept answer. Only changes to users
+        // and tokens move it.
+        let version = state.changes.callers_version();
+        if let Some((caller, expires_at)) = state.callers.get(&fingerprint, version) {
+            if Timestamp::now() < expires_at {
+                return Box::pin(ready(Ok(caller)));
+            }
+        }
+        Box::pin(async move {
+            let key = fingerprint.clone();
+            let (caller, expires_at) = state
+                .db
+                .read(move |conn| Caller::find_by_token(conn, &key))
+                .await?
+                .ok_or_else(|| {
+                    ApiError::Unauthorized("the token is unknown, expired or revoked".into())
+                })?;
+            state
+                .callers
+                .put(fingerprint, version, (caller.clone(), expires_at));
+            Ok(caller)
+        })
+    }
+}
+
+/// The bearer token of the request's `Authorization` header.
+fn presented_token(req: &HttpRequest) -> Result<&str, ApiError> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))?;
+    header
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| {
+            ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+        })
+}
+
+fn refused(problem: ApiError) -> LocalBoxFuture<'static, Result<Caller, ApiError>> {
+    Box::pin(ready(Err(problem)))
 }

@@ -5,6 +5,7 @@ use crate::domain::validate;
 use crate::domain::*;
 use crate::error::ApiError;
 use crate::services::placements as lifecycle;
+use crate::services::placements::DeclineReason;
 use crate::state::AppState;
 use actix_web::web;
 use serde::{Deserialize, Serialize};
@@ -230,7 +231,11 @@ pub async fn decline(
         caller,
         id.into_inner(),
         PlacementAction::Decline,
-        Some(body.0.reason.trim().to_owned()),
+        Some(
+            DeclineReason::try_from(body.0.reason.as_str())
+                .map_err(DomainError::from)?
+                .into(),
+        ),
     )
     .await
 }

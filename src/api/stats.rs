@@ -9,24 +9,14 @@ use crate::db::DbConn;
 use crate::domain::*;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::stats::export::XLSX_MEDIA_TYPE;
+pub use crate::stats::export::{answer, ExportFormat};
 use crate::stats::queries::{self, StudentScope};
-use crate::stats::{export, GroupBy, PlacementStats};
-use actix_web::http::header;
+use crate::stats::{GroupBy, PlacementStats};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use validator::Validate;
-
-/// The formats the statistics are available in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ExportFormat {
-    Json,
-    Csv,
-    Xlsx,
-}
-
-const XLSX_MEDIA_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 impl Offered for ExportFormat {
     fn media_type(self) -> &'static str {
@@ -34,19 +24,6 @@ impl Offered for ExportFormat {
             ExportFormat::Json => "application/json",
             ExportFormat::Csv => "text/csv",
             ExportFormat::Xlsx => XLSX_MEDIA_TYPE,
-        }
-    }
-}
-
-impl ExportFormat {
-    /// In order of preference when the client accepts several equally.
-    const ALL: [ExportFormat; 3] = [ExportFormat::Json, ExportFormat::Csv, ExportFormat::Xlsx];
-
-    fn extension(self) -> &'static str {
-        match self {
-            ExportFormat::Json => "json",
-            ExportFormat::Csv => "csv",
-            ExportFormat::Xlsx => "xlsx",
         }
     }
 }
@@ -181,39 +158,3 @@ pub async fn placements(
     tracing::debug!(cycle = %cycle_id, group_by = group_by.as_str(), rows = stats.rows.len(), "placement statistics");
     Ok(answer(stats, format).await?)
 }
-
-/// The statistics in a format: JSON, or CSV and XLSX as attachments named after the cycle
-/// and the grouping. The officer's page answers its downloads here too, so that its files
-/// are the API's.
-pub async fn answer(
-    stats: PlacementStats,
-    format: ExportFormat,
-) -> Result<HttpResponse, DomainError> {
-    let vary = (header::VARY, "Accept");
-    let (content_type, render): (&str, Render) = match format {
-        ExportFormat::Json => return Ok(HttpResponse::Ok().insert_header(vary).json(stats)),
-        ExportFormat::Csv => ("text/csv; charset=utf-8", export::to_csv),
-        ExportFormat::Xlsx => (XLSX_MEDIA_TYPE, export::to_xlsx),
-    };
-    let filename = format!(
-        "placements-{}-{}.{}",
-        export::slug(&stats.cycle_name),
-        stats.group_by.as_str(),
-        format.extension()
-    );
-    // Building a spreadsheet is CPU work: keep it off the async threads.
-    let body = web::block(move || render(&stats)).await.map_err(|error| {
-        DomainError::Internal(anyhow::anyhow!("blocking task failed: {error}"))
-    })??;
-    Ok(HttpResponse::Ok()
-        .insert_header(vary)
-        .insert_header((header::CONTENT_TYPE, content_type))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{filename}\""),
-        ))
-        .body(body))
-}
-
-/// Writes the statistics as a file to download.
-type Render = fn(&PlacementStats) -> Result<Vec<u8>, DomainError>;

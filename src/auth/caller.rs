@@ -1,15 +1,9 @@
-use super::token;
 use crate::db::schema::{api_tokens, users};
 use crate::dispatch;
 use crate::domain::DomainError;
 use crate::domain::Timestamp;
 use crate::domain::{BaseId, Role, Scope, StudentId, TokenId, UniversityId, UserId};
-use crate::error::ApiError;
-use crate::state::AppState;
-use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
 use diesel::prelude::*;
-use futures_util::future::{ready, LocalBoxFuture};
 
 /// The authenticated user behind a request, with the scope of its role.
 #[derive(Debug, Clone)]
@@ -36,68 +30,9 @@ struct CallerRow {
     expires_at: Timestamp,
 }
 
-impl FromRequest for Caller {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-            return refused(ApiError::Internal(anyhow::anyhow!(
-                "application state missing"
-            )));
-        };
-        let fingerprint = match presented_token(req) {
-            Ok(presented) => token::fingerprint(presented),
-            Err(problem) => return refused(problem),
-        };
-        // The version is asked before the token is looked up, so that a revocation
-        // committed meanwhile is never hidden behind a kept answer. Only changes to users
-        // and tokens move it.
-        let version = state.changes.callers_version();
-        if let Some((caller, expires_at)) = state.callers.get(&fingerprint, version) {
-            if Timestamp::now() < expires_at {
-                return Box::pin(ready(Ok(caller)));
-            }
-        }
-        Box::pin(async move {
-            let key = fingerprint.clone();
-            let (caller, expires_at) = state
-                .db
-                .read(move |conn| Caller::find_by_token(conn, &key))
-                .await?
-                .ok_or_else(|| {
-                    ApiError::Unauthorized("the token is unknown, expired or revoked".into())
-                })?;
-            state
-                .callers
-                .put(fingerprint, version, (caller.clone(), expires_at));
-            Ok(caller)
-        })
-    }
-}
-
-/// The bearer token of the request's `Authorization` header.
-fn presented_token(req: &HttpRequest) -> Result<&str, ApiError> {
-    let header = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))?;
-    header
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-        .filter(|token| !token.is_empty())
-        .ok_or_else(|| {
-            ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
-        })
-}
-
-fn refused(problem: ApiError) -> LocalBoxFuture<'static, Result<Caller, ApiError>> {
-    Box::pin(ready(Err(problem)))
-}
-
 impl Caller {
-    fn find_by_token(
+    /// The caller behind a bearer token's fingerprint, with the token's expiry.
+    pub(crate) fn find_by_token(
         conn: &mut crate::db::DbConn,
         fingerprint: &str,
     ) -> Result<Option<(Caller, Timestamp)>, DomainError> {

@@ -8,7 +8,6 @@ use crate::dispatch;
 use crate::domain::*;
 use crate::email::templates::{self, ConfirmationFacts};
 use crate::email::transport::Envelope;
-use crate::error::ApiError;
 use chrono::Duration;
 use diesel::prelude::*;
 
@@ -24,7 +23,10 @@ fn mailbox_text(name: &str, address: &str) -> String {
 /// Records the confirmation email of a placement: to the student, cc its university's
 /// placement officers, reply-to the base's coordinator. Call it inside the transaction
 /// that confirms; the unique (placement, kind) index keeps it to one email.
-pub fn queue_confirmation(conn: &mut DbConn, placement: PlacementId) -> Result<EmailId, ApiError> {
+pub fn queue_confirmation(
+    conn: &mut DbConn,
+    placement: PlacementId,
+) -> Result<EmailId, DomainError> {
     type Facts = (
         (String, String, UniversityId),
         (
@@ -88,7 +90,7 @@ pub fn queue_confirmation(conn: &mut DbConn, placement: PlacementId) -> Result<E
         coordinator,
     })
     .map_err(|e| {
-        ApiError::Internal(anyhow::anyhow!("cannot render the confirmation email: {e}"))
+        DomainError::Internal(anyhow::anyhow!("cannot render the confirmation email: {e}"))
     })?;
     let now = Timestamp::now();
     let row = EmailRow {

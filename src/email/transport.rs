@@ -1,10 +1,10 @@
 //! Where emails go: an SMTP server when `PLACEMAT_SMTP_URL` is set, `.eml` files otherwise.
 
-use crate::config::Config;
+use crate::config::{mailbox, Config};
 use anyhow::Context;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::SmtpTransport;
-use lettre::{Address, FileTransport, Message, Transport};
+use lettre::{FileTransport, Message, Transport};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -97,22 +97,6 @@ impl Mailer {
     }
 }
 
-/// Reads `Name <address>` or a bare address.
-pub fn mailbox(text: &str) -> Result<Mailbox, String> {
-    let text = text.trim();
-    let (name, address) = match (text.rfind('<'), text.ends_with('>')) {
-        (Some(open), true) => (
-            Some(text[..open].trim().to_owned()).filter(|n| !n.is_empty()),
-            &text[open + 1..text.len() - 1],
-        ),
-        _ => (None, text),
-    };
-    let address: Address = address
-        .parse()
-        .map_err(|e| format!("`{text}` is not an email address: {e}"))?;
-    Ok(Mailbox::new(name, address))
-}
-
 fn build(from: &Mailbox, envelope: &Envelope) -> Result<Message, String> {
     let mut builder = Message::builder()
         .message_id(Some(envelope.message_id.clone()))
@@ -131,18 +115,4 @@ fn build(from: &Mailbox, envelope: &Envelope) -> Result<Message, String> {
             envelope.html.clone(),
         ))
         .map_err(|e| format!("cannot build the email: {e}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::mailbox;
-
-    #[test]
-    fn mailboxes_keep_names_in_any_script() {
-        let parsed = mailbox("欧阳娜娜 <nana@students.test>").expect("parses");
-        assert_eq!(parsed.name.as_deref(), Some("欧阳娜娜"));
-        assert_eq!(parsed.email.to_string(), "nana@students.test");
-        assert_eq!(mailbox("plain@students.test").expect("parses").name, None);
-        assert!(mailbox("Nobody <not an address>").is_err());
-    }
 }

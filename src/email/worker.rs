@@ -1,10 +1,11 @@
 //! The delivery worker that runs in every `placemat serve`: it drains the outbox, retries
 //! failures with exponential backoff and jitter, and gives up on permanent refusals.
 
+use crate::config::mailbox;
 use crate::db::Database;
 use crate::domain::Timestamp;
 use crate::email::outbox::{self, Outcome};
-use crate::email::transport::{mailbox, Mailer, SEND_TIMEOUT};
+use crate::email::transport::{Mailer, SEND_TIMEOUT};
 use chrono::Duration;
 use lettre::message::Mailbox;
 use prometheus::IntCounterVec;

@@ -14,8 +14,7 @@ use crate::domain::validate::normalise_email;
 use crate::domain::DomainError;
 use crate::domain::*;
 use crate::email::templates::{self, InvitationFacts};
-use crate::web::i18n::Lang;
-use crate::web::time;
+use crate::i18n::{time, Lang};
 use chrono::Duration;
 use diesel::prelude::*;
 

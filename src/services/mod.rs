@@ -14,6 +14,7 @@ pub mod personal_data;
 pub mod placements;
 pub mod seats;
 pub mod sso;
+pub mod student_input;
 pub mod student_view;
 pub mod students;
 pub mod university_view;

@@ -468,3 +468,54 @@ pub fn decide(
     }
     find_direct_application(conn, id)
 }
+
+/// Why a base declines an offer, told to the student: normalised free text, one to 1,000
+/// characters, line breaks allowed. The API's body and the coordinator's form are read
+/// through it alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclineReason(String);
+
+/// What is wrong with a decline reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasonRefused {
+    Missing,
+    Unfit,
+}
+
+/// The longest decline reason, in characters.
+pub const MAX_REASON_CHARS: usize = 1000;
+
+impl TryFrom<&str> for DeclineReason {
+    type Error = ReasonRefused;
+
+    fn try_from(text: &str) -> Result<Self, ReasonRefused> {
+        let reason = crate::domain::validate::normalise(text);
+        if reason.is_empty() {
+            return Err(ReasonRefused::Missing);
+        }
+        if reason.chars().count() > MAX_REASON_CHARS
+            || crate::domain::validate::multi_line_text(&reason).is_err()
+        {
+            return Err(ReasonRefused::Unfit);
+        }
+        Ok(DeclineReason(reason))
+    }
+}
+
+impl From<ReasonRefused> for DomainError {
+    fn from(refused: ReasonRefused) -> Self {
+        let message = match refused {
+            ReasonRefused::Missing => "is required".to_owned(),
+            ReasonRefused::Unfit => format!(
+                "must be at most {MAX_REASON_CHARS} characters, without control characters other than line breaks"
+            ),
+        };
+        DomainError::invalid("reason", &message)
+    }
+}
+
+impl From<DeclineReason> for String {
+    fn from(reason: DeclineReason) -> Self {
+        reason.0
+    }
+}

@@ -14,6 +14,38 @@ use crate::services::invitations::{self, Purpose};
 use diesel::prelude::*;
 use std::collections::{HashMap, HashSet};
 
+/// The search of the students' lists, for the API and the officer's page alike: the text,
+/// trimmed and lowercased, as a pattern that a name, a student number or an email
+/// contains; none for an empty search.
+pub fn search_pattern(text: Option<&str>) -> Option<String> {
+    text.map(str::trim)
+        .filter(|text| !text.is_empty())
+        .map(|text| crate::domain::validate::contains_pattern(&text.to_lowercase()))
+}
+
+/// Narrows a query of students to those whose name, student number or email contains the
+/// [`search_pattern`], whatever else the query joins.
+macro_rules! matching_search {
+    ($query:expr, $pattern:expr) => {{
+        use $crate::db::lower;
+        use $crate::db::schema::students;
+        use $crate::domain::validate::LIKE_ESCAPE;
+        let pattern: &String = $pattern;
+        $query.filter(
+            lower(students::name)
+                .like(pattern.clone())
+                .escape(LIKE_ESCAPE)
+                .or(lower(students::student_number)
+                    .like(pattern.clone())
+                    .escape(LIKE_ESCAPE))
+                .or(lower(students::email)
+                    .like(pattern.clone())
+                    .escape(LIKE_ESCAPE)),
+        )
+    }};
+}
+pub(crate) use matching_search;
+
 /// The most rows one import takes: a class of a few thousand fits many times over, and a
 /// larger file is refused before any row is checked.
 pub const MAX_IMPORT_ROWS: usize = 10_000;

@@ -4,9 +4,8 @@
 
 use crate::db::models::Cycle;
 use crate::db::schema::*;
-use crate::db::{lower, DbConn};
+use crate::db::DbConn;
 use crate::dispatch;
-use crate::domain::validate::{contains_pattern, LIKE_ESCAPE};
 use crate::domain::*;
 use crate::services::placements::{self as lifecycle, ListOrder, Selection, Step};
 use diesel::prelude::*;
@@ -106,12 +105,7 @@ pub fn students(
     university: UniversityId,
     filter: &StudentFilter,
 ) -> Result<StudentPage, DomainError> {
-    let pattern = filter
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| contains_pattern(&s.to_lowercase()));
+    let pattern = super::students::search_pattern(filter.search.as_deref());
     type Row = (
         StudentId,
         String,
@@ -137,17 +131,7 @@ pub fn students(
                 query = query.filter(students::cohort_year.eq(year));
             }
             if let Some(pattern) = &pattern {
-                query = query.filter(
-                    lower(students::name)
-                        .like(pattern.clone())
-                        .escape(LIKE_ESCAPE)
-                        .or(lower(students::student_number)
-                            .like(pattern.clone())
-                            .escape(LIKE_ESCAPE))
-                        .or(lower(students::email)
-                            .like(pattern.clone())
-                            .escape(LIKE_ESCAPE)),
-                );
+                query = super::students::matching_search!(query, pattern);
             }
             query
         };

@@ -2,7 +2,36 @@
 
 use super::{GroupBy, Measures, PlacementStats};
 use crate::domain::{DomainError, PlacementStatus};
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
 use rust_xlsxwriter::{Format, Workbook};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// The formats the statistics are available in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    Json,
+    Csv,
+    Xlsx,
+}
+
+pub const XLSX_MEDIA_TYPE: &str =
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+impl ExportFormat {
+    /// In order of preference when the client accepts several equally.
+    pub const ALL: [ExportFormat; 3] = [ExportFormat::Json, ExportFormat::Csv, ExportFormat::Xlsx];
+
+    fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Json => "json",
+            ExportFormat::Csv => "csv",
+            ExportFormat::Xlsx => "xlsx",
+        }
+    }
+}
 
 /// The cycle's name as it may stand in a file name: ASCII letters and digits, lower case,
 /// anything else as a single hyphen. A name with none of them gives `cycle`.
@@ -157,6 +186,42 @@ pub fn to_xlsx(stats: &PlacementStats) -> Result<Vec<u8>, DomainError> {
 fn column_number(index: usize) -> Result<u16, DomainError> {
     u16::try_from(index).map_err(|_| DomainError::Internal(anyhow::anyhow!("too many columns")))
 }
+
+/// The statistics in a format: JSON, or CSV and XLSX as attachments named after the cycle
+/// and the grouping. The officer's page answers its downloads here too, so that its files
+/// are the API's.
+pub async fn answer(
+    stats: PlacementStats,
+    format: ExportFormat,
+) -> Result<HttpResponse, DomainError> {
+    let vary = (header::VARY, "Accept");
+    let (content_type, render): (&str, Render) = match format {
+        ExportFormat::Json => return Ok(HttpResponse::Ok().insert_header(vary).json(stats)),
+        ExportFormat::Csv => ("text/csv; charset=utf-8", to_csv),
+        ExportFormat::Xlsx => (XLSX_MEDIA_TYPE, to_xlsx),
+    };
+    let filename = format!(
+        "placements-{}-{}.{}",
+        slug(&stats.cycle_name),
+        stats.group_by.as_str(),
+        format.extension()
+    );
+    // Building a spreadsheet is CPU work: keep it off the async threads.
+    let body = web::block(move || render(&stats)).await.map_err(|error| {
+        DomainError::Internal(anyhow::anyhow!("blocking task failed: {error}"))
+    })??;
+    Ok(HttpResponse::Ok()
+        .insert_header(vary)
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .body(body))
+}
+
+/// Writes the statistics as a file to download.
+type Render = fn(&PlacementStats) -> Result<Vec<u8>, DomainError>;
 
 #[cfg(test)]
 mod tests {

@@ -2,19 +2,17 @@
 //! one, the outbox, the cycle with its seats per base, and the statistics' files. Every
 //! change goes through the same services as the API; a refusal is shown in words.
 
-use super::alliance_words::Words;
 use super::charts::{self, Bar, Chart};
-use super::i18n::{self, Choice};
-use super::pages::{
-    csrf_refusal, failure, html, message, query_flag, read_form, redirect, session_for, Frame,
-};
-use super::session::Session;
+use super::error::{PageError, Refusal};
+use super::extract::{Admin, CsrfForm, Empty};
+use super::pages::{html, query_flag, redirect, Frame};
 use super::statistics::{self, StatisticsView};
-use super::time;
 use crate::api::cycles::{CyclePatch, NewCycle};
-use crate::api::stats::ExportFormat;
 use crate::db::models::{Cycle, MatchRunRow};
 use crate::domain::*;
+use crate::i18n;
+use crate::i18n::alliance::Words;
+use crate::i18n::time;
 use crate::services;
 use crate::services::alliance_view::{self, RunLine, SeatLine};
 use crate::services::emails::EmailFilter;
@@ -42,8 +40,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/alliance/cycles", web::post().to(create_cycle))
         .route("/alliance/cycles/{id}", web::post().to(update_cycle))
         .route("/alliance/cycles/{id}/seats", web::post().to(save_seats))
-        .route("/alliance/statistics.csv", web::get().to(download_csv))
-        .route("/alliance/statistics.xlsx", web::get().to(download_xlsx));
+        .route("/alliance/statistics.{format}", web::get().to(download));
 }
 
 /// The emails on one page of the outbox.
@@ -51,46 +48,10 @@ const EMAILS_PER_PAGE: i64 = 25;
 /// The unmatched students listed for one run.
 const UNMATCHED_SHOWN: i64 = 200;
 
-/// The signed-in alliance admin.
-struct Admin {
-    choice: Choice,
-    session: Session,
-}
-
 impl Admin {
     fn words(&self) -> &'static Words {
         Words::of(self.choice.lang)
     }
-}
-
-async fn admin(req: &HttpRequest, state: &AppState) -> Result<Admin, HttpResponse> {
-    let choice = Choice::of(req);
-    let session = session_for(req, state, choice, Role::AllianceAdmin).await?;
-    Ok(Admin { choice, session })
-}
-
-/// As [`admin`], for a form posted with the session's CSRF token.
-async fn admin_posting(
-    req: &HttpRequest,
-    state: &AppState,
-    sent: &str,
-) -> Result<Admin, HttpResponse> {
-    let who = admin(req, state).await?;
-    match csrf_refusal(who.choice, &who.session, sent) {
-        Some(refused) => Err(refused),
-        None => Ok(who),
-    }
-}
-
-fn not_found(who: &Admin) -> HttpResponse {
-    let w = who.words();
-    message(
-        who.choice,
-        Some(&who.session),
-        StatusCode::NOT_FOUND,
-        |_| (w.not_found_title, w.not_found_text),
-        ("/alliance", w.back),
-    )
 }
 
 /// The sections of the page, one shown at a time.
@@ -346,11 +307,11 @@ impl Query {
 }
 
 /// `GET /alliance`: one section, chosen by `?tab=`.
-async fn alliance_home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let who = match admin(&req, &state).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
+async fn alliance_home(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: Admin,
+) -> Result<HttpResponse, PageError> {
     let note = query_flag(&req, "done").and_then(|done| done_note(who.words(), &req, &done));
     let showing = Showing {
         note,
@@ -380,7 +341,7 @@ async fn show(
     query: Query,
     status: StatusCode,
     showing: Showing,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let tab = query.tab;
     let (run, filter, page_no) = (query.run, query.status, query.page);
     let loaded = state
@@ -419,15 +380,11 @@ async fn show(
             Ok((cycle, loaded))
         })
         .await;
-    let (cycle, mut loaded) = match loaded {
-        Ok(loaded) => loaded,
-        Err(error) => return failure(who.choice, Some(&who.session), error),
-    };
+    let (cycle, mut loaded) = loaded?;
     if let (Tab::Statistics, Some(current)) = (tab, &cycle) {
-        match statistics::count_at_once(&state.db, current.id, StudentScope::EVERYONE).await {
-            Ok(counted) => loaded = Loaded::Statistics(Some(Box::new(counted))),
-            Err(error) => return failure(who.choice, Some(&who.session), error),
-        }
+        let counted =
+            statistics::count_at_once(&state.db, current.id, StudentScope::EVERYONE).await?;
+        loaded = Loaded::Statistics(Some(Box::new(counted)));
     }
     let lang = who.choice.lang;
     let w = who.words();
@@ -511,7 +468,7 @@ async fn show(
             }));
         }
     }
-    html(who.choice, status, &page)
+    Ok(html(who.choice, status, &page))
 }
 
 fn tabs(who: &Admin, current: Tab) -> Vec<TabLink> {
@@ -714,43 +671,42 @@ fn cycles_part(
     }
 }
 
-/// The section again with the words of a refused change, or the page of a failure that
-/// is not a refusal.
-async fn refused(state: &AppState, who: &Admin, tab: Tab, error: DomainError) -> HttpResponse {
-    let (status, text) = match error {
-        DomainError::Conflict(kind, _) => {
-            (StatusCode::CONFLICT, i18n::conflict(who.choice.lang, kind))
-        }
-        DomainError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, who.words().unaccepted),
-        DomainError::NotFound(_) | DomainError::UnknownReference(_) => return not_found(who),
-        other => return failure(who.choice, Some(&who.session), other),
+/// The section again with the words of a refused change, or the page the error becomes
+/// when it is not a refusal.
+async fn refused(
+    state: &AppState,
+    who: &Admin,
+    tab: Tab,
+    error: DomainError,
+) -> Result<HttpResponse, PageError> {
+    let refusal = PageError::refusal(error)?;
+    let text = match &refusal {
+        Refusal::Conflict(kind) => i18n::conflict(who.choice.lang, *kind),
+        Refusal::Invalid(_) => who.words().unaccepted,
     };
     let showing = Showing {
         note: Note::bad(text),
         ..Showing::default()
     };
-    show(state, who, Query::tab(tab), status, showing).await
+    show(state, who, Query::tab(tab), refusal.status(), showing).await
 }
 
-async fn current_cycle(state: &AppState) -> Result<Option<Cycle>, DomainError> {
-    state.db.read(services::cycles::current).await
+async fn current_cycle(state: &AppState) -> Result<Option<Cycle>, PageError> {
+    Ok(state.db.read(services::cycles::current).await?)
 }
 
 #[derive(Default, Deserialize)]
 struct SeedForm {
     #[serde(default)]
     seed: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// `POST /alliance/runs`: runs the match of the current cycle.
-async fn run_match(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
-    let form: SeedForm = read_form(&body);
-    let who = match admin_posting(&req, &state, &form.csrf_token).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
+async fn run_match(
+    state: web::Data<AppState>,
+    who: Admin,
+    CsrfForm(form): CsrfForm<SeedForm>,
+) -> Result<HttpResponse, PageError> {
     let typed = form.seed.trim().to_owned();
     let seed = if typed.is_empty() {
         None
@@ -767,16 +723,14 @@ async fn run_match(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
             }
         }
     };
-    let cycle = match current_cycle(&state).await {
-        Ok(Some(cycle)) => cycle,
-        Ok(None) => return redirect(who.choice, "/alliance"),
-        Err(error) => return failure(who.choice, Some(&who.session), error),
+    let Some(cycle) = current_cycle(&state).await? else {
+        return Ok(redirect(who.choice, "/alliance"));
     };
     let caller = who.session.caller();
     match services::match_runs::run(&state.db, &caller, cycle.id, seed).await {
         Ok(run) => {
             tracing::info!(run = %run.id, cycle = %cycle.id, matched = run.matched, "match run from the page");
-            redirect(who.choice, "/alliance?done=ran#match-runs")
+            Ok(redirect(who.choice, "/alliance?done=ran#match-runs"))
         }
         Err(error) => refused(&state, &who, Tab::Runs, error).await,
     }
@@ -813,57 +767,34 @@ async fn run_of(state: &AppState, id: MatchRunId) -> Result<Option<RunLine>, Dom
 
 /// `GET /alliance/runs/{id}/publish`: says what publishing does, and asks to confirm.
 async fn publish_form(
-    req: HttpRequest,
     state: web::Data<AppState>,
+    who: Admin,
     id: web::Path<String>,
-) -> HttpResponse {
-    let who = match admin(&req, &state).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
-    let Ok(id) = id.parse::<MatchRunId>() else {
-        return not_found(&who);
-    };
-    let line = match run_of(&state, id).await {
-        Ok(Some(line)) => line,
-        Ok(None) => return not_found(&who),
-        Err(error) => return failure(who.choice, Some(&who.session), error),
-    };
+) -> Result<HttpResponse, PageError> {
+    let id = id.parse::<MatchRunId>().map_err(|_| PageError::NotFound)?;
+    let line = run_of(&state, id).await?.ok_or(PageError::NotFound)?;
     let page = PublishPage {
         frame: Frame::new(who.choice.lang, Some(&who.session)),
         w: who.words(),
         csrf: who.session.csrf.clone(),
         run: run_card(&who, state.config.time_zone, 1, line, None),
     };
-    html(who.choice, StatusCode::OK, &page)
-}
-
-#[derive(Default, Deserialize)]
-struct CsrfOnly {
-    #[serde(default)]
-    csrf_token: String,
+    Ok(html(who.choice, StatusCode::OK, &page))
 }
 
 /// `POST /alliance/runs/{id}/publish`.
 async fn publish(
-    req: HttpRequest,
     state: web::Data<AppState>,
+    who: Admin,
     id: web::Path<String>,
-    body: web::Bytes,
-) -> HttpResponse {
-    let form: CsrfOnly = read_form(&body);
-    let who = match admin_posting(&req, &state, &form.csrf_token).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
-    let Ok(id) = id.parse::<MatchRunId>() else {
-        return not_found(&who);
-    };
+    _: CsrfForm<Empty>,
+) -> Result<HttpResponse, PageError> {
+    let id = id.parse::<MatchRunId>().map_err(|_| PageError::NotFound)?;
     let caller = who.session.caller();
     match services::match_runs::publish_run(&state.db, &caller, id).await {
         Ok(run) => {
             tracing::info!(run = %id, offers = run.matched, "match run published from the page");
-            redirect(who.choice, "/alliance?done=published#match-runs")
+            Ok(redirect(who.choice, "/alliance?done=published#match-runs"))
         }
         Err(error) => refused(&state, &who, Tab::Runs, error).await,
     }
@@ -871,22 +802,18 @@ async fn publish(
 
 /// `POST /alliance/emails/{id}/retry`.
 async fn retry_email(
-    req: HttpRequest,
     state: web::Data<AppState>,
+    who: Admin,
     id: web::Path<String>,
-    body: web::Bytes,
-) -> HttpResponse {
-    let form: CsrfOnly = read_form(&body);
-    let who = match admin_posting(&req, &state, &form.csrf_token).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
-    let Ok(id) = id.parse::<EmailId>() else {
-        return not_found(&who);
-    };
+    _: CsrfForm<Empty>,
+) -> Result<HttpResponse, PageError> {
+    let id = id.parse::<EmailId>().map_err(|_| PageError::NotFound)?;
     let caller = who.session.caller();
     match services::emails::retry(&state.db, &caller, id).await {
-        Ok(()) => redirect(who.choice, "/alliance?tab=emails&done=retried#emails"),
+        Ok(()) => Ok(redirect(
+            who.choice,
+            "/alliance?tab=emails&done=retried#emails",
+        )),
         Err(error) => refused(&state, &who, Tab::Emails, error).await,
     }
 }
@@ -905,8 +832,6 @@ struct CycleFields {
     starts: String,
     #[serde(default)]
     ends: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// The fields read as a new cycle, or the form again with each field's problem.
@@ -999,7 +924,7 @@ async fn cycle_refused(
     who: &Admin,
     edit: Option<CycleForm>,
     new: Option<CycleForm>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let showing = Showing {
         note: Note::bad(who.words().unaccepted),
         edit,
@@ -1012,19 +937,12 @@ async fn cycle_refused(
 
 /// `POST /alliance/cycles/{id}`: changes the cycle.
 async fn update_cycle(
-    req: HttpRequest,
     state: web::Data<AppState>,
+    who: Admin,
     id: web::Path<String>,
-    body: web::Bytes,
-) -> HttpResponse {
-    let fields: CycleFields = read_form(&body);
-    let who = match admin_posting(&req, &state, &fields.csrf_token).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
-    let Ok(id) = id.parse::<CycleId>() else {
-        return not_found(&who);
-    };
+    CsrfForm(fields): CsrfForm<CycleFields>,
+) -> Result<HttpResponse, PageError> {
+    let id = id.parse::<CycleId>().map_err(|_| PageError::NotFound)?;
     let w = who.words();
     let request = match read_cycle(w, state.config.time_zone, fields) {
         Ok(request) => request,
@@ -1049,7 +967,10 @@ async fn update_cycle(
     };
     let caller = who.session.caller();
     match services::cycles::update(&state.db, &caller, id, patch.into()).await {
-        Ok(_) => redirect(who.choice, "/alliance?tab=cycles&done=cycle#cycles"),
+        Ok(_) => Ok(redirect(
+            who.choice,
+            "/alliance?tab=cycles&done=cycle#cycles",
+        )),
         Err(error) => match cycle_problems(w, error) {
             Ok(problems) => {
                 let form = CycleForm { problems, ..typed };
@@ -1062,15 +983,10 @@ async fn update_cycle(
 
 /// `POST /alliance/cycles`: opens a new cycle.
 async fn create_cycle(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
-) -> HttpResponse {
-    let fields: CycleFields = read_form(&body);
-    let who = match admin_posting(&req, &state, &fields.csrf_token).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
+    who: Admin,
+    CsrfForm(fields): CsrfForm<CycleFields>,
+) -> Result<HttpResponse, PageError> {
     let w = who.words();
     let typed = CycleForm {
         name: fields.name.clone(),
@@ -1087,7 +1003,10 @@ async fn create_cycle(
     };
     let caller = who.session.caller();
     match services::cycles::create(&state.db, &caller, request.into()).await {
-        Ok(_) => redirect(who.choice, "/alliance?tab=cycles&done=created#cycles"),
+        Ok(_) => Ok(redirect(
+            who.choice,
+            "/alliance?tab=cycles&done=created#cycles",
+        )),
         Err(error) => match cycle_problems(w, error) {
             Ok(problems) => {
                 let form = CycleForm { problems, ..typed };
@@ -1100,27 +1019,12 @@ async fn create_cycle(
 
 /// `POST /alliance/cycles/{id}/seats`: saves the seats that changed, base by base.
 async fn save_seats(
-    req: HttpRequest,
     state: web::Data<AppState>,
+    who: Admin,
     id: web::Path<String>,
-    body: web::Bytes,
-) -> HttpResponse {
-    let fields: Vec<(String, String)> = read_form(&body);
-    let who = match admin(&req, &state).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
-    let token = fields
-        .iter()
-        .find(|(key, _)| key == "csrf_token")
-        .map(|(_, value)| value.as_str())
-        .unwrap_or_default();
-    if let Some(response) = csrf_refusal(who.choice, &who.session, token) {
-        return response;
-    }
-    let Ok(cycle_id) = id.parse::<CycleId>() else {
-        return not_found(&who);
-    };
+    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
+) -> Result<HttpResponse, PageError> {
+    let cycle_id = id.parse::<CycleId>().map_err(|_| PageError::NotFound)?;
     let w = who.words();
     let was: HashMap<&str, &str> = fields
         .iter()
@@ -1159,10 +1063,10 @@ async fn save_seats(
         }
     }
     if typed.is_empty() {
-        return redirect(
+        return Ok(redirect(
             who.choice,
             &format!("/alliance?tab=cycles&done=seats&count={saved}#seats"),
-        );
+        ));
     }
     let showing = Showing {
         note: Note::bad(if saved == 0 {
@@ -1177,32 +1081,18 @@ async fn save_seats(
     show(&state, &who, Query::tab(Tab::Cycles), status, showing).await
 }
 
-/// `GET /alliance/statistics.csv?group_by=…`.
-async fn download_csv(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    download(req, state, ExportFormat::Csv).await
-}
-
-/// `GET /alliance/statistics.xlsx?group_by=…`.
-async fn download_xlsx(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    download(req, state, ExportFormat::Xlsx).await
-}
-
-/// The API's file of the current cycle's statistics of the whole alliance.
+/// `GET /alliance/statistics.{csv,xlsx}?group_by=…`: the API's file of the current
+/// cycle's statistics of the whole alliance.
 async fn download(
     req: HttpRequest,
     state: web::Data<AppState>,
-    format: ExportFormat,
-) -> HttpResponse {
-    let who = match admin(&req, &state).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
-    let group_by = statistics::group_of(&req);
-    match statistics::file(&state, group_by, StudentScope::EVERYONE, format).await {
-        Ok(response) => response,
-        Err(DomainError::NotFound(_)) => redirect(who.choice, "/alliance?tab=statistics"),
-        Err(error) => failure(who.choice, Some(&who.session), error),
-    }
+    who: Admin,
+    format: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    statistics::download(&req, &state, &format, StudentScope::EVERYONE, || {
+        redirect(who.choice, "/alliance?tab=statistics")
+    })
+    .await
 }
 
 #[cfg(test)]

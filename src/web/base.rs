@@ -2,27 +2,23 @@
 //! its offers and the second round's direct applications. Every change goes through the
 //! same services as the API; a refusal is shown in words beside the form it concerns.
 
-use super::base_words::Words;
-use super::i18n::{self, Choice, Lang};
-use super::pages::{
-    csrf_refusal, failure, html, message, query_flag, read_form, redirect, session_for, Frame,
-};
-use super::session::Session;
-use super::time;
-use crate::api::placements::DeclineRequest;
+use super::error::{PageError, Refusal};
+use super::extract::{Coordinator, CsrfForm, Empty};
+use super::pages::{html, query_flag, redirect, Frame};
 use crate::db::models::Cycle;
-use crate::domain::validate;
 use crate::domain::*;
+use crate::i18n::base::Words;
+use crate::i18n::time;
+use crate::i18n::{self, Lang};
 use crate::services;
 use crate::services::base_view::{self, Applicant, BaseView, PlacementLine};
-use crate::services::placements::Decision;
+use crate::services::placements::{Decision, DeclineReason, ReasonRefused};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 use std::collections::HashMap;
-use validator::Validate;
 
 /// Mounts the coordinator's page and its forms.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -40,66 +36,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// The signed-in coordinator and the base they answer for.
-struct Coordinator {
-    choice: Choice,
-    session: Session,
-    base_id: BaseId,
-}
-
 impl Coordinator {
     fn words(&self) -> &'static Words {
         Words::of(self.choice.lang)
     }
-}
-
-async fn coordinator(req: &HttpRequest, state: &AppState) -> Result<Coordinator, HttpResponse> {
-    let choice = Choice::of(req);
-    let session = session_for(req, state, choice, Role::BaseCoordinator).await?;
-    match session.base_id {
-        Some(base_id) => Ok(Coordinator {
-            choice,
-            session,
-            base_id,
-        }),
-        None => Err(no_base(choice, &session)),
-    }
-}
-
-/// As [`coordinator`], for a form posted with the session's CSRF token.
-async fn coordinator_posting(
-    req: &HttpRequest,
-    state: &AppState,
-    sent: &str,
-) -> Result<Coordinator, HttpResponse> {
-    let who = coordinator(req, state).await?;
-    match csrf_refusal(who.choice, &who.session, sent) {
-        Some(refused) => Err(refused),
-        None => Ok(who),
-    }
-}
-
-fn no_base(choice: Choice, session: &Session) -> HttpResponse {
-    let w = Words::of(choice.lang);
-    message(
-        choice,
-        Some(session),
-        StatusCode::FORBIDDEN,
-        |_| (w.no_base_title, w.no_base_text),
-        ("/", choice.lang.text().go_home),
-    )
-}
-
-/// The readable 404 of an offer or application that is not at the coordinator's base.
-fn not_yours(who: &Coordinator) -> HttpResponse {
-    let w = who.words();
-    message(
-        who.choice,
-        Some(&who.session),
-        StatusCode::NOT_FOUND,
-        |_| (w.not_yours_title, w.not_yours_text),
-        ("/base", w.back),
-    )
 }
 
 /// A line above a form: what was done, or why it was not.
@@ -242,18 +182,18 @@ struct DeclinePage<'a> {
 
 /// `GET /base`; with `up` or `down`, moves one applicant in the draft order and answers a
 /// redirect to it, changing nothing on the server.
-async fn base_home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let who = match coordinator(&req, &state).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
+async fn base_home(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: Coordinator,
+) -> Result<HttpResponse, PageError> {
     let draft = query_flag(&req, "order").map(|order| student_ids(&order).unwrap_or_default());
     if let Some((student, step)) = step_asked(&req) {
         let order = moved(draft.unwrap_or_default(), student, step);
-        return redirect(
+        return Ok(redirect(
             who.choice,
             &format!("/base?order={}#applicant-{student}", joined(&order)),
-        );
+        ));
     }
     let notes = query_flag(&req, "done")
         .map(|done| Notes::done(who.words(), &done))
@@ -360,16 +300,17 @@ async fn load(state: &AppState, base_id: BaseId) -> Result<(Option<Cycle>, BaseV
         .await
 }
 
-async fn current_cycle(state: &AppState) -> Result<Option<Cycle>, DomainError> {
-    state.db.read(services::cycles::current).await
-}
-
-async fn show(state: &AppState, who: &Coordinator, showing: Showing) -> HttpResponse {
-    let (cycle, view) = match load(state, who.base_id).await {
-        Ok(loaded) => loaded,
-        Err(DomainError::NotFound(_)) => return no_base(who.choice, &who.session),
-        Err(error) => return failure(who.choice, Some(&who.session), error),
-    };
+async fn show(
+    state: &AppState,
+    who: &Coordinator,
+    showing: Showing,
+) -> Result<HttpResponse, PageError> {
+    let (cycle, view) = load(state, who.base_id)
+        .await
+        .map_err(|error| match error {
+            DomainError::NotFound(_) => PageError::Untied,
+            other => other.into(),
+        })?;
     let lang = who.choice.lang;
     let w = who.words();
     let now = *Timestamp::now();
@@ -429,7 +370,7 @@ async fn show(state: &AppState, who: &Coordinator, showing: Showing) -> HttpResp
             .collect(),
         notes: showing.notes,
     };
-    html(who.choice, showing.status, &page)
+    Ok(html(who.choice, showing.status, &page))
 }
 
 fn offer_row(lang: Lang, line: PlacementLine, moment: &impl Fn(Timestamp) -> String) -> OfferRow {
@@ -444,8 +385,8 @@ fn offer_row(lang: Lang, line: PlacementLine, moment: &impl Fn(Timestamp) -> Str
     }
 }
 
-/// The page again with the words of a refused change beside its form, or the page of a
-/// failure that is not a refusal.
+/// The page again with the words of a refused change beside its form, or the page the
+/// error becomes when it is not a refusal.
 async fn refused(
     state: &AppState,
     who: &Coordinator,
@@ -453,67 +394,44 @@ async fn refused(
     error: DomainError,
     draft: Option<Vec<StudentId>>,
     typed_seats: Option<String>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
+    let refusal = PageError::refusal(error)?;
     let w = who.words();
-    let (status, text) = match error {
-        DomainError::Conflict(kind, _) => {
-            (StatusCode::CONFLICT, i18n::conflict(who.choice.lang, kind))
-        }
-        DomainError::Invalid { errors, .. } => {
-            let field = errors.first().map(|e| e.field.as_str()).unwrap_or_default();
-            let text = match field {
-                "seats" => w.seats_out_of_range,
-                "reason" => w.reason_unfit,
-                ranked if ranked.starts_with("student_ids") => w.ranking_stale,
-                _ => w.unaccepted,
-            };
-            (StatusCode::UNPROCESSABLE_ENTITY, text)
-        }
-        DomainError::NotFound(_) | DomainError::UnknownReference(_) => return not_yours(who),
-        DomainError::Forbidden(_) => {
-            let t = who.choice.lang.text();
-            return message(
-                who.choice,
-                Some(&who.session),
-                StatusCode::FORBIDDEN,
-                |t| (t.forbidden_title, t.forbidden_text),
-                ("/base", t.go_home),
-            );
-        }
-        other => return failure(who.choice, Some(&who.session), other),
-    };
-    show(
-        state,
-        who,
-        Showing {
-            status,
-            notes: Notes::one(part, Note { good: false, text }),
-            draft,
-            typed_seats,
+    let text = match &refusal {
+        Refusal::Conflict(kind) => i18n::conflict(who.choice.lang, *kind),
+        Refusal::Invalid(errors) => match errors.first().map(|e| e.field.as_str()) {
+            Some("seats") => w.seats_out_of_range,
+            Some("reason") => w.reason_unfit,
+            Some(ranked) if ranked.starts_with("student_ids") => w.ranking_stale,
+            _ => w.unaccepted,
         },
-    )
-    .await
+    };
+    let showing = Showing {
+        status: refusal.status(),
+        notes: Notes::one(part, Note { good: false, text }),
+        draft,
+        typed_seats,
+    };
+    show(state, who, showing).await
+}
+
+/// The cycle the coordinator's forms change; none sends them back to the page.
+async fn current_cycle(state: &AppState) -> Result<Option<Cycle>, PageError> {
+    Ok(state.db.read(services::cycles::current).await?)
 }
 
 #[derive(Default, Deserialize)]
 struct SeatsForm {
     #[serde(default)]
     seats: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// `POST /base/seats`: the base's seats in the current cycle.
 async fn save_seats(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
-) -> HttpResponse {
-    let form: SeatsForm = read_form(&body);
-    let who = match coordinator_posting(&req, &state, &form.csrf_token).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
+    who: Coordinator,
+    CsrfForm(form): CsrfForm<SeatsForm>,
+) -> Result<HttpResponse, PageError> {
     let typed = form.seats.trim().to_owned();
     let Ok(seats) = typed.parse::<i32>() else {
         let note = Note {
@@ -528,14 +446,12 @@ async fn save_seats(
         };
         return show(&state, &who, showing).await;
     };
-    let cycle = match current_cycle(&state).await {
-        Ok(Some(cycle)) => cycle,
-        Ok(None) => return redirect(who.choice, "/base"),
-        Err(error) => return failure(who.choice, Some(&who.session), error),
+    let Some(cycle) = current_cycle(&state).await? else {
+        return Ok(redirect(who.choice, "/base"));
     };
     let caller = who.session.caller();
     match services::seats::set(&state.db, &caller, cycle.id, who.base_id, seats).await {
-        Ok(_) => redirect(who.choice, "/base?done=seats#seats"),
+        Ok(_) => Ok(redirect(who.choice, "/base?done=seats#seats")),
         Err(error) => refused(&state, &who, Part::Seats, error, None, Some(typed)).await,
     }
 }
@@ -544,29 +460,20 @@ async fn save_seats(
 struct RankingForm {
     #[serde(default)]
     order: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// `POST /base/ranking`: stores the order shown as the base's ranking of its applicants.
 async fn save_ranking(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
-) -> HttpResponse {
-    let form: RankingForm = read_form(&body);
-    let who = match coordinator_posting(&req, &state, &form.csrf_token).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
+    who: Coordinator,
+    CsrfForm(form): CsrfForm<RankingForm>,
+) -> Result<HttpResponse, PageError> {
     let Some(order) = student_ids(&form.order) else {
         let stale = DomainError::invalid("student_ids", "not a list of student ids");
         return refused(&state, &who, Part::Ranking, stale, None, None).await;
     };
-    let cycle = match current_cycle(&state).await {
-        Ok(Some(cycle)) => cycle,
-        Ok(None) => return redirect(who.choice, "/base"),
-        Err(error) => return failure(who.choice, Some(&who.session), error),
+    let Some(cycle) = current_cycle(&state).await? else {
+        return Ok(redirect(who.choice, "/base"));
     };
     let caller = who.session.caller();
     let saved = services::applications::save_ranking(
@@ -578,7 +485,7 @@ async fn save_ranking(
     )
     .await;
     match saved {
-        Ok(_) => redirect(who.choice, "/base?done=ranking#applicants"),
+        Ok(_) => Ok(redirect(who.choice, "/base?done=ranking#applicants")),
         Err(error) => refused(&state, &who, Part::Ranking, error, Some(order), None).await,
     }
 }
@@ -599,19 +506,15 @@ fn placement_path(
 
 /// `GET /base/placements/{id}/decline`: asks for the reason before declining an offer.
 async fn decline_form(
-    req: HttpRequest,
     state: web::Data<AppState>,
+    who: Coordinator,
     path: web::Path<(String, String)>,
-) -> HttpResponse {
-    let who = match coordinator(&req, &state).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
+) -> Result<HttpResponse, PageError> {
     match placement_path(&path) {
         Some((id, PlacementAction::Decline, _)) => {
             decline_page(&state, &who, id, StatusCode::OK, "", None).await
         }
-        _ => not_yours(&who),
+        _ => Err(PageError::NotFound),
     }
 }
 
@@ -622,17 +525,12 @@ async fn decline_page(
     status: StatusCode,
     reason: &str,
     problem: Option<&'static str>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let base_id = who.base_id;
-    let line = match state
+    let line = state
         .db
         .read(move |conn| base_view::placement(conn, base_id, id))
-        .await
-    {
-        Ok(line) => line,
-        Err(DomainError::NotFound(_)) => return not_yours(who),
-        Err(error) => return failure(who.choice, Some(&who.session), error),
-    };
+        .await?;
     if line.status != PlacementStatus::Offered {
         let moved_on = DomainError::conflict(Conflict::PlacementState, "not offered");
         return refused(state, who, Part::Offers, moved_on, None, None).await;
@@ -650,52 +548,37 @@ async fn decline_page(
         reason,
         problem,
     };
-    html(who.choice, status, &page)
+    Ok(html(who.choice, status, &page))
 }
 
 #[derive(Default, Deserialize)]
 struct PlacementForm {
     #[serde(default)]
     reason: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// `POST /base/placements/{id}/{confirm|decline|complete}`.
 async fn act_on_placement(
-    req: HttpRequest,
     state: web::Data<AppState>,
+    who: Coordinator,
     path: web::Path<(String, String)>,
-    body: web::Bytes,
-) -> HttpResponse {
-    let form: PlacementForm = read_form(&body);
-    let who = match coordinator_posting(&req, &state, &form.csrf_token).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
-    let Some((id, action, done)) = placement_path(&path) else {
-        return not_yours(&who);
-    };
-    let reason = if action == PlacementAction::Decline {
-        // The reason is read as the API reads it, so that both take the same texts.
-        let request = DeclineRequest {
-            reason: validate::normalise(&form.reason),
-        };
-        let w = who.words();
-        let problem = if request.reason.is_empty() {
-            Some(w.reason_missing)
-        } else if request.validate().is_err() {
-            Some(w.reason_unfit)
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
-            return decline_page(&state, &who, id, status, &form.reason, Some(problem)).await;
-        }
-        Some(request.reason)
-    } else {
-        None
+    CsrfForm(form): CsrfForm<PlacementForm>,
+) -> Result<HttpResponse, PageError> {
+    let (id, action, done) = placement_path(&path).ok_or(PageError::NotFound)?;
+    let reason = match action {
+        PlacementAction::Decline => match DeclineReason::try_from(form.reason.as_str()) {
+            Ok(reason) => Some(reason.into()),
+            Err(refused) => {
+                let w = who.words();
+                let problem = match refused {
+                    ReasonRefused::Missing => w.reason_missing,
+                    ReasonRefused::Unfit => w.reason_unfit,
+                };
+                let status = StatusCode::UNPROCESSABLE_ENTITY;
+                return decline_page(&state, &who, id, status, &form.reason, Some(problem)).await;
+            }
+        },
+        _ => None,
     };
     let caller = who.session.caller();
     let acted = state
@@ -705,38 +588,27 @@ async fn act_on_placement(
     match acted {
         Ok(placement) => {
             tracing::info!(placement = %id, status = %placement.status, "placement {}ed", action.verb());
-            redirect(who.choice, &format!("/base?done={done}#offers"))
+            Ok(redirect(who.choice, &format!("/base?done={done}#offers")))
         }
         Err(error) => refused(&state, &who, Part::Offers, error, None, None).await,
     }
 }
 
-#[derive(Default, Deserialize)]
-struct CsrfOnly {
-    #[serde(default)]
-    csrf_token: String,
-}
-
 /// `POST /base/direct-applications/{id}/{accept|reject}`.
 async fn decide(
-    req: HttpRequest,
     state: web::Data<AppState>,
+    who: Coordinator,
     path: web::Path<(String, String)>,
-    body: web::Bytes,
-) -> HttpResponse {
-    let form: CsrfOnly = read_form(&body);
-    let who = match coordinator_posting(&req, &state, &form.csrf_token).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
+    _: CsrfForm<Empty>,
+) -> Result<HttpResponse, PageError> {
     let (id, action) = path.into_inner();
-    let Ok(id) = id.parse::<DirectApplicationId>() else {
-        return not_yours(&who);
-    };
+    let id = id
+        .parse::<DirectApplicationId>()
+        .map_err(|_| PageError::NotFound)?;
     let (decision, done) = match action.as_str() {
         "accept" => (Decision::Accept, DirectApplicationStatus::Accepted),
         "reject" => (Decision::Reject(None), DirectApplicationStatus::Rejected),
-        _ => return not_yours(&who),
+        _ => return Err(PageError::NotFound),
     };
     let caller = who.session.caller();
     let decided = state
@@ -746,10 +618,10 @@ async fn decide(
     match decided {
         Ok(_) => {
             tracing::info!(application = %id, "direct application {done}");
-            redirect(
+            Ok(redirect(
                 who.choice,
                 &format!("/base?done={done}#direct-applications"),
-            )
+            ))
         }
         Err(error) => refused(&state, &who, Part::Direct, error, None, None).await,
     }

@@ -3,22 +3,26 @@
 //! API, never the API itself.
 
 mod alliance;
-mod alliance_words;
 pub mod assets;
 mod base;
-mod base_words;
 pub mod charts;
-pub mod i18n;
+pub mod error;
+pub mod extract;
+pub mod lang;
 mod pages;
 pub mod session;
 mod sso;
 mod statistics;
 mod student;
-pub mod time;
 mod university;
-mod university_words;
 
-use actix_web::web;
+use actix_web::{web, HttpRequest};
+
+/// Whether a request nothing answered is a signed-in browser's, which gets the 404 page
+/// in its language.
+pub async fn is_lost_page(req: &HttpRequest) -> bool {
+    !req.path().starts_with("/api/") && matches!(extract::signed_in(req).await, Ok(Some(_)))
+}
 
 /// Mounts every page and the static files.
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -2,12 +2,15 @@
 //! resets. Every answer is an HTML page in the reader's language, never problem+json.
 
 use super::assets;
-use super::i18n::{Choice, Lang, Text};
+use super::error::PageError;
+use super::extract::{signed_in, CsrfForm, Empty, OpenForm};
+use super::lang::Choice;
 use super::session::{self, Session};
 use crate::auth::password;
 use crate::domain::validate;
 use crate::domain::DomainError;
 use crate::domain::Role;
+use crate::i18n::{Lang, Text};
 use crate::services;
 use crate::services::auth::{AuthError, Credentials};
 use crate::sso::Protocol;
@@ -179,92 +182,6 @@ pub(super) fn message(
     )
 }
 
-/// The page for a failure of placemat itself: nothing was changed.
-pub(super) fn failure(
-    choice: Choice,
-    session: Option<&Session>,
-    error: DomainError,
-) -> HttpResponse {
-    let status = match error {
-        DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    tracing::error!(error = ?error, "a page failed");
-    let t = choice.lang.text();
-    message(
-        choice,
-        session,
-        status,
-        |t| (t.error_title, t.error_text),
-        ("/", t.go_home),
-    )
-}
-
-/// The refusal of a form without its CSRF token, or with a wrong one.
-fn forged(choice: Choice, session: Option<&Session>) -> HttpResponse {
-    let t = choice.lang.text();
-    message(
-        choice,
-        session,
-        StatusCode::FORBIDDEN,
-        |t| (t.csrf_title, t.csrf_text),
-        ("/", t.go_home),
-    )
-}
-
-/// The 403 page for a posted form that does not carry the session's CSRF token; none when it
-/// does. A forged post changes nothing.
-pub(super) fn csrf_refusal(choice: Choice, session: &Session, sent: &str) -> Option<HttpResponse> {
-    (!session::same_secret(&session.csrf, sent)).then(|| forged(choice, Some(session)))
-}
-
-/// The session of a form posted to a role's page: as [`session_for`], and the form must carry
-/// the session's CSRF token.
-pub(super) async fn session_posting(
-    req: &HttpRequest,
-    state: &AppState,
-    choice: Choice,
-    role: Role,
-    sent: &str,
-) -> Result<Session, HttpResponse> {
-    let session = session_for(req, state, choice, role).await?;
-    match csrf_refusal(choice, &session, sent) {
-        Some(refused) => Err(refused),
-        None => Ok(session),
-    }
-}
-
-/// The session of a page for one role: signed out goes to `/login`, another role gets a
-/// readable 403 page.
-pub(super) async fn session_for(
-    req: &HttpRequest,
-    state: &AppState,
-    choice: Choice,
-    role: Role,
-) -> Result<Session, HttpResponse> {
-    match session::current(req, state).await {
-        Ok(Some(session)) if session.role == role => Ok(session),
-        Ok(Some(session)) => {
-            let t = choice.lang.text();
-            Err(message(
-                choice,
-                Some(&session),
-                StatusCode::FORBIDDEN,
-                |t| (t.forbidden_title, t.forbidden_text),
-                (home_of(session.role), t.go_home),
-            ))
-        }
-        Ok(None) => Err(redirect(choice, "/login")),
-        Err(error) => Err(failure(choice, None, error)),
-    }
-}
-
-/// A form's fields; a body that is not a form reads as an empty one, which every handler
-/// refuses for its missing CSRF token.
-pub(super) fn read_form<T: Default + serde::de::DeserializeOwned>(body: &[u8]) -> T {
-    serde_urlencoded::from_bytes(body).unwrap_or_default()
-}
-
 pub(super) fn query_flag(req: &HttpRequest, name: &str) -> Option<String> {
     serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
         .unwrap_or_default()
@@ -274,13 +191,12 @@ pub(super) fn query_flag(req: &HttpRequest, name: &str) -> Option<String> {
 }
 
 /// `GET /`: the role's home, or the sign-in page.
-pub async fn root(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn root(req: HttpRequest) -> Result<HttpResponse, PageError> {
     let choice = Choice::of(&req);
-    match session::current(&req, &state).await {
-        Ok(Some(session)) => redirect(choice, home_of(session.role)),
-        Ok(None) => redirect(choice, "/login"),
-        Err(error) => failure(choice, None, error),
-    }
+    Ok(match signed_in(&req).await? {
+        Some(session) => redirect(choice, home_of(session.role)),
+        None => redirect(choice, "/login"),
+    })
 }
 
 fn login_page(
@@ -327,12 +243,13 @@ fn login_page_with(
 }
 
 /// `GET /login`.
-pub async fn login_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn login_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     let choice = Choice::of(&req);
-    match session::current(&req, &state).await {
-        Ok(Some(session)) => return redirect(choice, home_of(session.role)),
-        Ok(None) => {}
-        Err(error) => return failure(choice, None, error),
+    if let Some(session) = signed_in(&req).await? {
+        return Ok(redirect(choice, home_of(session.role)));
     }
     let notice = (query_flag(&req, "done").as_deref() == Some("password"))
         .then_some(choice.lang.text().password_set);
@@ -348,14 +265,14 @@ pub async fn login_form(req: HttpRequest, state: web::Data<AppState>) -> HttpRes
             }
             None => None,
         };
-    login_page_with(
+    Ok(login_page_with(
         &req,
         &state,
         StatusCode::OK,
         "",
         (None, notice),
         provider_sign_out,
-    )
+    ))
 }
 
 #[derive(Default, Deserialize)]
@@ -364,17 +281,15 @@ pub struct LoginForm {
     email: String,
     #[serde(default)]
     password: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// `POST /login`: a new session on success, the form with its error otherwise.
-pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    OpenForm(form): OpenForm<LoginForm>,
+) -> Result<HttpResponse, PageError> {
     let choice = Choice::of(&req);
-    let form: LoginForm = read_form(&body);
-    if !session::form_token_matches(&req, &form.csrf_token) {
-        return forged(choice, None);
-    }
     let t = choice.lang.text();
     let credentials = Credentials {
         email: form.email.clone(),
@@ -383,56 +298,46 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
     };
     let refusal = match services::auth::authenticate(&state.db, credentials, state.sso()).await {
         Ok(user) => {
-            return match session::start(&state, &user, state.config.serves_https()).await {
-                Ok(cookie) => {
-                    tracing::info!(user = %user.id, role = %user.role, "signed in");
-                    with_cookies(redirect(choice, "/"), vec![cookie])
-                }
-                Err(error) => failure(choice, None, error),
-            }
+            let cookie = session::start(&state, &user, state.config.serves_https()).await?;
+            tracing::info!(user = %user.id, role = %user.role, "signed in");
+            return Ok(with_cookies(redirect(choice, "/"), vec![cookie]));
         }
         Err(AuthError::WrongCredentials) => (StatusCode::UNAUTHORIZED, t.wrong_credentials),
         Err(AuthError::Throttled { .. }) => (StatusCode::TOO_MANY_REQUESTS, t.sign_in_locked),
         Err(AuthError::Busy) => (StatusCode::SERVICE_UNAVAILABLE, t.sign_in_busy),
         Err(AuthError::UseProvider(_)) => (StatusCode::FORBIDDEN, t.sign_in_through_provider),
-        Err(AuthError::Store(error)) => return failure(choice, None, error),
+        Err(AuthError::Store(error)) => return Err(error.into()),
     };
-    login_page(&req, &state, refusal.0, &form.email, Some(refusal.1), None)
+    Ok(login_page(
+        &req,
+        &state,
+        refusal.0,
+        &form.email,
+        Some(refusal.1),
+        None,
+    ))
 }
 
-#[derive(Default, Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
-/// `POST /logout`: ends the session server-side and forgets its cookie.
+/// `POST /logout`: ends the session server-side and forgets its cookie; signed out, the
+/// cookie is forgotten all the same.
 pub async fn logout(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
-) -> HttpResponse {
+    _: CsrfForm<Empty>,
+) -> Result<HttpResponse, PageError> {
     let choice = Choice::of(&req);
-    let form: CsrfForm = read_form(&body);
     let secure = state.config.serves_https();
-    let session = match session::current(&req, &state).await {
-        Ok(Some(session)) => session,
-        Ok(None) => {
-            return with_cookies(redirect(choice, "/login"), vec![session::removal(secure)])
+    let mut after = "/login".to_owned();
+    if let Some(session) = signed_in(&req).await? {
+        if let Some(provider) = &session.sso_provider {
+            after = format!("/login?signed_out={provider}");
         }
-        Err(error) => return failure(choice, None, error),
-    };
-    if let Some(response) = csrf_refusal(choice, &session, &form.csrf_token) {
-        return response;
+        session::end(&state, session.id).await?;
     }
-    let after = match &session.sso_provider {
-        Some(provider) => format!("/login?signed_out={provider}"),
-        None => "/login".to_owned(),
-    };
-    match session::end(&state, session.id).await {
-        Ok(()) => with_cookies(redirect(choice, &after), vec![session::removal(secure)]),
-        Err(error) => failure(choice, Some(&session), error),
-    }
+    Ok(with_cookies(
+        redirect(choice, &after),
+        vec![session::removal(secure)],
+    ))
 }
 
 /// `GET /forgot-password`.
@@ -454,30 +359,19 @@ pub async fn forgot_form(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
 pub struct ForgotForm {
     #[serde(default)]
     email: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// `POST /forgot-password`: the same answer whether or not the email is known.
 pub async fn forgot(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
-) -> HttpResponse {
+    OpenForm(form): OpenForm<ForgotForm>,
+) -> Result<HttpResponse, PageError> {
     let choice = Choice::of(&req);
-    let form: ForgotForm = read_form(&body);
-    if !session::form_token_matches(&req, &form.csrf_token) {
-        return forged(choice, None);
-    }
     if !form.email.trim().is_empty() {
-        let sent =
-            services::invitations::request_reset(&state.db, state.config.clone(), &form.email)
-                .await;
-        if let Err(error) = sent {
-            return failure(choice, None, error);
-        }
+        services::invitations::request_reset(&state.db, state.config.clone(), &form.email).await?;
     }
-    redirect(choice, "/forgot-password?mailed=1")
+    Ok(redirect(choice, "/forgot-password?mailed=1"))
 }
 
 fn activate_page(
@@ -514,13 +408,14 @@ pub async fn activate_form(
     req: HttpRequest,
     state: web::Data<AppState>,
     secret: web::Path<String>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let choice = Choice::of(&req);
-    match services::invitations::is_live(&state.db, &secret).await {
-        Ok(true) => activate_page(&req, &state, StatusCode::OK, &secret, None),
-        Ok(false) => dead_link(choice),
-        Err(error) => failure(choice, None, error),
-    }
+    Ok(
+        match services::invitations::is_live(&state.db, &secret).await? {
+            true => activate_page(&req, &state, StatusCode::OK, &secret, None),
+            false => dead_link(choice),
+        },
+    )
 }
 
 #[derive(Default, Deserialize)]
@@ -529,8 +424,6 @@ pub struct ActivateForm {
     password: String,
     #[serde(default)]
     confirmation: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// `POST /activate/{secret}`: sets the password, once, then on to sign in.
@@ -538,13 +431,9 @@ pub async fn activate(
     req: HttpRequest,
     state: web::Data<AppState>,
     secret: web::Path<String>,
-    body: web::Bytes,
-) -> HttpResponse {
+    OpenForm(form): OpenForm<ActivateForm>,
+) -> Result<HttpResponse, PageError> {
     let choice = Choice::of(&req);
-    let form: ActivateForm = read_form(&body);
-    if !session::form_token_matches(&req, &form.csrf_token) {
-        return forged(choice, None);
-    }
     let t = choice.lang.text();
     let problem = if validate::password(&form.password).is_err() {
         Some(t.password_too_short)
@@ -554,22 +443,22 @@ pub async fn activate(
         None
     };
     if let Some(problem) = problem {
-        return activate_page(
+        return Ok(activate_page(
             &req,
             &state,
             StatusCode::UNPROCESSABLE_ENTITY,
             &secret,
             Some(problem),
-        );
+        ));
     }
-    let hashed = match password::bounded(move |hasher| hasher.hash(&form.password)).await {
-        Ok(Ok(hash)) => hash,
-        Ok(Err(error)) => return failure(choice, None, DomainError::Internal(error)),
-        Err(error) => return failure(choice, None, error.into()),
-    };
-    match services::invitations::redeem(&state.db, &secret, hashed).await {
-        Ok(true) => redirect(choice, "/login?done=password"),
-        Ok(false) => dead_link(choice),
-        Err(error) => failure(choice, None, error),
-    }
+    let hashed = password::bounded(move |hasher| hasher.hash(&form.password))
+        .await
+        .map_err(DomainError::from)?
+        .map_err(DomainError::Internal)?;
+    Ok(
+        match services::invitations::redeem(&state.db, &secret, hashed).await? {
+            true => redirect(choice, "/login?done=password"),
+            false => dead_link(choice),
+        },
+    )
 }

@@ -1,9 +1,10 @@
 //! `GET /sso/{id}/start` and `GET /sso/{id}/callback`: sign-in through a university's
 //! identity provider, ending in the same browser session as a password sign-in.
 
-use super::i18n::{Choice, Text};
+use super::lang::Choice;
 use super::pages::{home_of, message, redirect, with_cookies};
 use super::session;
+use crate::i18n::Text;
 use crate::services::sso::{self as sign_in, Answer, SsoFailure};
 use crate::state::AppState;
 use actix_web::cookie::{Cookie, SameSite};

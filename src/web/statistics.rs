@@ -3,13 +3,14 @@
 //! or the whole alliance's), so that every page showing statistics shows them alike.
 
 use super::charts::{self, Bar, Chart, Stack};
-use super::i18n::{self, Lang};
+use super::error::PageError;
 use super::pages::query_flag;
-use crate::api::stats::ExportFormat;
 use crate::db::{Database, DbConn};
 use crate::domain::{BaseId, CycleId, DomainError, PlacementStatus};
+use crate::i18n::{self, Lang};
 use crate::services;
 use crate::state::AppState;
+use crate::stats::export::{answer, ExportFormat};
 use crate::stats::queries::{self, StudentScope};
 use crate::stats::{Group, GroupBy, Measures, PlacementStats, StatsRow};
 use actix_web::{HttpRequest, HttpResponse};
@@ -87,7 +88,28 @@ pub async fn file(
             queries::placement_stats(conn, cycle.id, group_by, scope)
         })
         .await?;
-    crate::api::stats::answer(stats, format).await
+    answer(stats, format).await
+}
+
+/// A statistics download of a role's page, `csv` or `xlsx`: the API's file of the scope;
+/// without a cycle, `back` to the page.
+pub async fn download(
+    req: &HttpRequest,
+    state: &AppState,
+    format: &str,
+    scope: StudentScope,
+    back: impl FnOnce() -> HttpResponse,
+) -> Result<HttpResponse, PageError> {
+    let format = match format {
+        "csv" => ExportFormat::Csv,
+        "xlsx" => ExportFormat::Xlsx,
+        _ => return Err(PageError::NotFound),
+    };
+    match file(state, group_of(req), scope, format).await {
+        Ok(response) => Ok(response),
+        Err(DomainError::NotFound(_)) => Ok(back()),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// The words of the statistics in one language.

@@ -6,13 +6,14 @@
 //! a redirect to the edited list; nothing is stored until `Save my choices` posts it to
 //! `services::applications::submit`, which alone decides whether the list is acceptable.
 
-use super::i18n::{self, Choice, Lang};
-use super::pages::{
-    failure, html, query_flag, read_form, redirect, session_for, session_posting, Frame,
-};
+use super::error::PageError;
+use super::extract::{CsrfForm, Student};
+use super::lang::Choice;
+use super::pages::{html, query_flag, redirect, Frame};
 use super::session::Session;
-use super::time;
 use crate::domain::*;
+use crate::i18n::time;
+use crate::i18n::{self, Lang};
 use crate::services;
 use crate::services::student_view::{BaseCard, FirstRound, StudentView};
 use crate::state::AppState;
@@ -271,14 +272,12 @@ impl Refused {
 }
 
 /// Loads the student's view on a reader connection.
-async fn view_of(state: &AppState, session: &Session) -> Result<StudentView, DomainError> {
-    let student = session
-        .student_id
-        .ok_or_else(|| DomainError::Forbidden("only students have this page".into()))?;
-    state
+async fn view_of(state: &AppState, who: &Student) -> Result<StudentView, PageError> {
+    let student = who.student_id;
+    Ok(state
         .db
         .read(move |conn| services::student_view::load(conn, student))
-        .await
+        .await?)
 }
 
 /// Renders the page for `view`, with the list being edited and the refusal of a save.
@@ -413,91 +412,83 @@ fn render(
 
 /// `GET /student`: the page; an edit of the unsaved list answers with the edited list's
 /// address.
-async fn student_home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let choice = Choice::of(&req);
-    let session = match session_for(&req, &state, choice, Role::Student).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
+async fn student_home(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: Student,
+) -> Result<HttpResponse, PageError> {
     let (mut place, pairs) = Place::of(&req);
-    let view = match view_of(&state, &session).await {
-        Ok(view) => view,
-        Err(error) => return failure(choice, Some(&session), error),
-    };
+    let view = view_of(&state, &who).await?;
     if let Some(edit) = Edit::of(&pairs) {
         let mut list = place.draft.take().unwrap_or_else(|| view.listed.clone());
         let anchor = edit.apply(&mut list);
         place.draft = Some(list);
-        return redirect(choice, &format!("/student?{}#{anchor}", place.query()));
+        return Ok(redirect(
+            who.choice,
+            &format!("/student?{}#{anchor}", place.query()),
+        ));
     }
-    render(&req, &state, choice, &session, &view, place, None)
+    Ok(render(
+        &req,
+        &state,
+        who.choice,
+        &who.session,
+        &view,
+        place,
+        None,
+    ))
 }
 
 #[derive(Default, Deserialize)]
 struct ChoicesForm {
     #[serde(default)]
     preferences: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// `POST /student/choices`: stores the list, or shows why not beside it.
 async fn save_choices(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
-) -> HttpResponse {
-    let choice = Choice::of(&req);
-    let form: ChoicesForm = read_form(&body);
-    let session = match session_posting(&req, &state, choice, Role::Student, &form.csrf_token).await
-    {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
+    who: Student,
+    CsrfForm(form): CsrfForm<ChoicesForm>,
+) -> Result<HttpResponse, PageError> {
+    let choice = who.choice;
     let list = parse_ids(&form.preferences);
-    let view = match view_of(&state, &session).await {
-        Ok(view) => view,
-        Err(error) => return failure(choice, Some(&session), error),
-    };
+    let view = view_of(&state, &who).await?;
     let Some(cycle) = view.cycle.as_ref() else {
-        return redirect(choice, "/student");
+        return Ok(redirect(choice, "/student"));
     };
-    let caller = session.caller();
+    let caller = who.session.caller();
     let kept = state.kept_list_rules();
-    match services::applications::submit(&state.db, kept, &caller, cycle.id, list.clone()).await {
-        Ok(_) => redirect(choice, "/student?done=saved#choices"),
-        Err(error) => {
-            let words = Words::of(choice.lang);
-            match Refused::of(
-                &error,
-                words,
-                choice.lang,
-                cycle.max_preferences,
-                list.len(),
-            ) {
-                Some(refused) => {
-                    let place = Place {
-                        draft: Some(list),
-                        ..Place::default()
-                    };
-                    let status = match error {
-                        DomainError::Conflict(..) => StatusCode::CONFLICT,
-                        _ => StatusCode::UNPROCESSABLE_ENTITY,
-                    };
-                    render(
-                        &req,
-                        &state,
-                        choice,
-                        &session,
-                        &view,
-                        place,
-                        Some((refused, status)),
-                    )
-                }
-                None => failure(choice, Some(&session), error),
-            }
-        }
-    }
+    let Err(error) =
+        services::applications::submit(&state.db, kept, &caller, cycle.id, list.clone()).await
+    else {
+        return Ok(redirect(choice, "/student?done=saved#choices"));
+    };
+    let words = Words::of(choice.lang);
+    let Some(refused) = Refused::of(
+        &error,
+        words,
+        choice.lang,
+        cycle.max_preferences,
+        list.len(),
+    ) else {
+        return Err(error.into());
+    };
+    let place = Place {
+        draft: Some(list),
+        ..Place::default()
+    };
+    let status = PageError::refusal(error)?.status();
+    Ok(render(
+        &req,
+        &state,
+        choice,
+        &who.session,
+        &view,
+        place,
+        Some((refused, status)),
+    ))
 }
 
 #[derive(Template)]
@@ -512,51 +503,43 @@ struct WithdrawPage<'a> {
 }
 
 /// `GET /student/withdraw`: asks to confirm giving up the placement.
-async fn withdraw_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let choice = Choice::of(&req);
-    let session = match session_for(&req, &state, choice, Role::Student).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let view = match view_of(&state, &session).await {
-        Ok(view) => view,
-        Err(error) => return failure(choice, Some(&session), error),
-    };
+async fn withdraw_form(
+    state: web::Data<AppState>,
+    who: Student,
+) -> Result<HttpResponse, PageError> {
+    let choice = who.choice;
+    let view = view_of(&state, &who).await?;
     let Some(placement) = view.placement.as_ref().filter(|p| p.status.holds_seat()) else {
-        return redirect(choice, "/student");
+        return Ok(redirect(choice, "/student"));
     };
     let page = WithdrawPage {
-        frame: Frame::new(choice.lang, Some(&session)),
+        frame: Frame::new(choice.lang, Some(&who.session)),
         w: Words::of(choice.lang),
-        csrf: &session.csrf,
+        csrf: &who.session.csrf,
         placement: placement.id,
         base_name: &placement.base.name,
         error: None,
     };
-    html(choice, StatusCode::OK, &page)
+    Ok(html(choice, StatusCode::OK, &page))
 }
 
 #[derive(Default, Deserialize)]
 struct WithdrawForm {
     #[serde(default)]
     placement: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// `POST /student/withdraw`: gives the placement up.
-async fn withdraw(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
-    let choice = Choice::of(&req);
-    let form: WithdrawForm = read_form(&body);
-    let session = match session_posting(&req, &state, choice, Role::Student, &form.csrf_token).await
-    {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
+async fn withdraw(
+    state: web::Data<AppState>,
+    who: Student,
+    CsrfForm(form): CsrfForm<WithdrawForm>,
+) -> Result<HttpResponse, PageError> {
+    let choice = who.choice;
     let Ok(id) = form.placement.trim().parse::<PlacementId>() else {
-        return redirect(choice, "/student");
+        return Ok(redirect(choice, "/student"));
     };
-    let caller = session.caller();
+    let caller = who.session.caller();
     let reason = Some(Words::of(choice.lang).withdrawn_reason.to_owned());
     let acted = state
         .db
@@ -565,20 +548,22 @@ async fn withdraw(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes
         })
         .await;
     match acted {
-        Ok(_) => redirect(choice, "/student?done=withdrew#placement"),
+        Ok(_) => Ok(redirect(choice, "/student?done=withdrew#placement")),
         Err(DomainError::Conflict(kind, _)) => {
             let page = WithdrawPage {
-                frame: Frame::new(choice.lang, Some(&session)),
+                frame: Frame::new(choice.lang, Some(&who.session)),
                 w: Words::of(choice.lang),
-                csrf: &session.csrf,
+                csrf: &who.session.csrf,
                 placement: id,
                 base_name: "",
                 error: Some(i18n::conflict(choice.lang, kind)),
             };
-            html(choice, StatusCode::CONFLICT, &page)
+            Ok(html(choice, StatusCode::CONFLICT, &page))
         }
-        Err(DomainError::NotFound(_) | DomainError::Forbidden(_)) => redirect(choice, "/student"),
-        Err(error) => failure(choice, Some(&session), error),
+        Err(DomainError::NotFound(_) | DomainError::Forbidden(_)) => {
+            Ok(redirect(choice, "/student"))
+        }
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -586,45 +571,38 @@ async fn withdraw(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes
 struct ApplyForm {
     #[serde(default)]
     base: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// `POST /student/apply`: a second-round application to a base with a free seat.
-async fn apply(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
-    let choice = Choice::of(&req);
-    let form: ApplyForm = read_form(&body);
-    let session = match session_posting(&req, &state, choice, Role::Student, &form.csrf_token).await
-    {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let view = match view_of(&state, &session).await {
-        Ok(view) => view,
-        Err(error) => return failure(choice, Some(&session), error),
-    };
+async fn apply(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: Student,
+    CsrfForm(form): CsrfForm<ApplyForm>,
+) -> Result<HttpResponse, PageError> {
+    let choice = who.choice;
+    let view = view_of(&state, &who).await?;
     let (Some(cycle), Ok(base)) = (view.cycle.as_ref(), form.base.trim().parse::<BaseId>()) else {
-        return redirect(choice, "/student");
+        return Ok(redirect(choice, "/student"));
     };
-    let caller = session.caller();
-    match services::direct_applications::apply(&state.db, &caller, cycle.id, base).await {
-        Ok(_) => redirect(choice, "/student?done=applied#second-round"),
-        Err(error) => {
-            let words = Words::of(choice.lang);
-            match Refused::of(&error, words, choice.lang, cycle.max_preferences, 0) {
-                Some(refused) => render(
-                    &req,
-                    &state,
-                    choice,
-                    &session,
-                    &view,
-                    Place::default(),
-                    Some((refused, StatusCode::CONFLICT)),
-                ),
-                None => failure(choice, Some(&session), error),
-            }
-        }
-    }
+    let caller = who.session.caller();
+    let Err(error) = services::direct_applications::apply(&state.db, &caller, cycle.id, base).await
+    else {
+        return Ok(redirect(choice, "/student?done=applied#second-round"));
+    };
+    let words = Words::of(choice.lang);
+    let Some(refused) = Refused::of(&error, words, choice.lang, cycle.max_preferences, 0) else {
+        return Err(error.into());
+    };
+    Ok(render(
+        &req,
+        &state,
+        choice,
+        &who.session,
+        &view,
+        Place::default(),
+        Some((refused, StatusCode::CONFLICT)),
+    ))
 }
 
 /// The words of the student's page.

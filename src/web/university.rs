@@ -3,21 +3,19 @@
 //! seat, and the statistics with the API's files. Every change goes through the same
 //! services as the API, within the officer's university.
 
-use super::i18n::{self, Choice};
-use super::pages::{
-    csrf_refusal, failure, html, message, query_flag, read_form, redirect, session_for, Frame,
-};
-use super::session::Session;
+use super::error::PageError;
+use super::extract::{check_token, CsrfForm, Empty, Officer};
+use super::pages::{html, query_flag, redirect, Frame};
 use super::statistics::{self, StatisticsView};
-use super::time;
-use super::university_words::Words;
-use crate::api::stats::ExportFormat;
-use crate::api::students::{read_import, NewStudent, MAX_IMPORT_BYTES};
 use crate::db::lookup;
 use crate::db::models::Cycle;
 use crate::domain::validate;
 use crate::domain::*;
+use crate::i18n;
+use crate::i18n::time;
+use crate::i18n::university::Words;
 use crate::services;
+use crate::services::student_input::{read_import, NewStudent, MAX_IMPORT_BYTES};
 use crate::services::university_view::{
     self, PlacementFilter, PlacementPage, StudentFilter, StudentPage, PAGE_SIZE,
 };
@@ -40,55 +38,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(resend_invitation),
         )
         .route("/university/import", web::post().to(import))
-        .route("/university/statistics.csv", web::get().to(download_csv))
-        .route("/university/statistics.xlsx", web::get().to(download_xlsx));
-}
-
-/// The signed-in officer and the university they answer for.
-struct Officer {
-    choice: Choice,
-    session: Session,
-    university: UniversityId,
+        .route("/university/statistics.{format}", web::get().to(download));
 }
 
 impl Officer {
     fn words(&self) -> &'static Words {
         Words::of(self.choice.lang)
-    }
-}
-
-async fn officer(req: &HttpRequest, state: &AppState) -> Result<Officer, HttpResponse> {
-    let choice = Choice::of(req);
-    let session = session_for(req, state, choice, Role::UniversityAdmin).await?;
-    match session.university_id {
-        Some(university) => Ok(Officer {
-            choice,
-            session,
-            university,
-        }),
-        None => {
-            let w = Words::of(choice.lang);
-            Err(message(
-                choice,
-                Some(&session),
-                StatusCode::FORBIDDEN,
-                |_| (w.no_university_title, w.no_university_text),
-                ("/", choice.lang.text().go_home),
-            ))
-        }
-    }
-}
-
-/// As [`officer`], for a form posted with the session's CSRF token.
-async fn officer_posting(
-    req: &HttpRequest,
-    state: &AppState,
-    sent: &str,
-) -> Result<Officer, HttpResponse> {
-    let who = officer(req, state).await?;
-    match csrf_refusal(who.choice, &who.session, sent) {
-        Some(refused) => Err(refused),
-        None => Ok(who),
     }
 }
 
@@ -160,8 +115,6 @@ struct AddForm {
     cohort_year: String,
     #[serde(default)]
     score: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// What is wrong with each field of a refused add-student form.
@@ -298,11 +251,11 @@ struct UniversityPage {
 }
 
 /// `GET /university`, on one of its tabs.
-async fn university_home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let who = match officer(&req, &state).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
+async fn university_home(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: Officer,
+) -> Result<HttpResponse, PageError> {
     let w = who.words();
     let good = |text: String| Some(Note { good: true, text });
     let mut showing = Showing::default();
@@ -346,7 +299,7 @@ async fn show(
     who: &Officer,
     status: StatusCode,
     showing: Showing,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let tab = if showing.add.is_some() || !showing.faults.is_empty() {
         Tab::Students
     } else {
@@ -404,10 +357,7 @@ async fn show(
             Ok((name, loaded))
         })
         .await;
-    let (university_name, loaded) = match loaded {
-        Ok(loaded) => loaded,
-        Err(error) => return failure(who.choice, Some(&who.session), error),
-    };
+    let (university_name, loaded) = loaded?;
     let lang = who.choice.lang;
     let w = who.words();
     let now = *Timestamp::now();
@@ -463,7 +413,7 @@ async fn show(
         placements,
         stats,
     };
-    html(who.choice, status, &page)
+    Ok(html(who.choice, status, &page))
 }
 
 fn students_part(
@@ -604,13 +554,9 @@ fn placements_part(
 async fn add_student(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
-) -> HttpResponse {
-    let form: AddForm = read_form(&body);
-    let who = match officer_posting(&req, &state, &form.csrf_token).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
+    who: Officer,
+    CsrfForm(form): CsrfForm<AddForm>,
+) -> Result<HttpResponse, PageError> {
     let w = who.words();
     let mut errors = AddErrors::default();
     let cohort_year = form.cohort_year.trim().parse::<i32>().unwrap_or_else(|_| {
@@ -649,7 +595,7 @@ async fn add_student(
     match services::students::create(&state.db, &state.config, &caller, request.into()).await {
         Ok(record) => {
             tracing::info!(student = %record.student.id, "student added on the officer's page");
-            redirect(who.choice, "/university?done=added#students")
+            Ok(redirect(who.choice, "/university?done=added#students"))
         }
         Err(DomainError::Invalid { errors: fields, .. }) => {
             for field in fields {
@@ -661,7 +607,7 @@ async fn add_student(
             let text = i18n::conflict(who.choice.lang, kind);
             refused_student(&req, &state, &who, form, errors, Some((kind, text))).await
         }
-        Err(error) => failure(who.choice, Some(&who.session), error),
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -672,7 +618,7 @@ async fn refused_student(
     form: AddForm,
     mut errors: AddErrors,
     conflict: Option<(Conflict, &'static str)>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let (status, text) = match conflict {
         Some((kind, text)) => {
             match kind {
@@ -695,36 +641,17 @@ async fn refused_student(
     show(req, state, who, status, showing).await
 }
 
-#[derive(Default, Deserialize)]
-struct CsrfOnly {
-    #[serde(default)]
-    csrf_token: String,
-}
-
 /// `POST /university/students/{id}/invitation`: a new link to choose a password.
 async fn resend_invitation(
-    req: HttpRequest,
     state: web::Data<AppState>,
+    who: Officer,
     id: web::Path<String>,
-    body: web::Bytes,
-) -> HttpResponse {
-    let form: CsrfOnly = read_form(&body);
-    let who = match officer_posting(&req, &state, &form.csrf_token).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
-    let Ok(id) = id.parse::<StudentId>() else {
-        return failure(
-            who.choice,
-            Some(&who.session),
-            DomainError::not_found("student"),
-        );
-    };
+    _: CsrfForm<Empty>,
+) -> Result<HttpResponse, PageError> {
+    let id = id.parse::<StudentId>().map_err(|_| PageError::NotFound)?;
     let caller = who.session.caller();
-    match services::students::resend_invitation(&state.db, &state.config, &caller, id).await {
-        Ok(()) => redirect(who.choice, "/university?done=invited#students"),
-        Err(error) => failure(who.choice, Some(&who.session), error),
-    }
+    services::students::resend_invitation(&state.db, &state.config, &caller, id).await?;
+    Ok(redirect(who.choice, "/university?done=invited#students"))
 }
 
 /// A multipart upload as read: its CSRF token and the file, or that it was too large.
@@ -784,16 +711,11 @@ fn fault(w: &'static Words, error: FieldError) -> RowFault {
 async fn import(
     req: HttpRequest,
     state: web::Data<AppState>,
+    who: Officer,
     payload: web::Payload,
-) -> HttpResponse {
-    let who = match officer(&req, &state).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
+) -> Result<HttpResponse, PageError> {
     let upload = read_upload(&req, payload).await;
-    if let Some(response) = csrf_refusal(who.choice, &who.session, &upload.csrf_token) {
-        return response;
-    }
+    check_token(&who.session, &upload.csrf_token)?;
     let w = who.words();
     let refused = |text: &'static str, faults: Vec<RowFault>| Showing {
         import_note: Some(Note {
@@ -816,13 +738,13 @@ async fn import(
                 count = records.len(),
                 "students imported on the officer's page"
             );
-            redirect(
+            Ok(redirect(
                 who.choice,
                 &format!(
                     "/university?done=imported&count={}#import-students",
                     records.len()
                 ),
-            )
+            ))
         }
         Err(DomainError::Invalid { errors, .. }) => {
             let showing = if no_rows {
@@ -842,38 +764,24 @@ async fn import(
             )
             .await
         }
-        Err(error) => failure(who.choice, Some(&who.session), error),
+        Err(error) => Err(error.into()),
     }
 }
 
-/// `GET /university/statistics.csv?group_by=…`.
-async fn download_csv(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    download(req, state, ExportFormat::Csv).await
-}
-
-/// `GET /university/statistics.xlsx?group_by=…`.
-async fn download_xlsx(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    download(req, state, ExportFormat::Xlsx).await
-}
-
-/// The API's file of the current cycle's statistics of the officer's students.
+/// `GET /university/statistics.{csv,xlsx}?group_by=…`: the API's file of the current
+/// cycle's statistics of the officer's students.
 async fn download(
     req: HttpRequest,
     state: web::Data<AppState>,
-    format: ExportFormat,
-) -> HttpResponse {
-    let who = match officer(&req, &state).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
+    who: Officer,
+    format: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
     let scope = StudentScope {
         university: Some(who.university),
         program: None,
     };
-    let answered = statistics::file(&state, statistics::group_of(&req), scope, format).await;
-    match answered {
-        Ok(response) => response,
-        Err(DomainError::NotFound(_)) => redirect(who.choice, "/university?tab=statistics"),
-        Err(error) => failure(who.choice, Some(&who.session), error),
-    }
+    statistics::download(&req, &state, &format, scope, || {
+        redirect(who.choice, "/university?tab=statistics")
+    })
+    .await
 }

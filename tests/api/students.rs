@@ -121,6 +121,14 @@ async fn students_are_seen_and_changed_only_within_their_university() {
         any_case["items"][0]["id"], ujs_student["id"],
         "the search ignores case on every backend"
     );
+    let by_email = expect_json(
+        app.get("/api/v1/students?q=J1%40students", &app.admin)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(by_email["total"], 1, "the search reads emails too");
+    assert_eq!(by_email["items"][0]["id"], ujs_student["id"]);
 
     expect_problem(
         app.get(&usst_path, &alliance.ujs_officer).await,

@@ -524,6 +524,37 @@ async fn another_roles_home_answers_a_readable_403() {
 }
 
 #[tokio::test]
+async fn a_signed_in_request_for_a_page_that_does_not_exist_reads_as_a_404_page() {
+    let _slot = browser_slots().acquire().await.expect("a slot");
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let world = world().await;
+    sign_in(&browser, &world.app, &world.student_email, PASSWORD).await;
+    browser.goto(&world.app.url("/no-such-page")).await;
+    assert!(browser.text().await.contains("Page not found"));
+    browser.link("Go to my page").await.click().await;
+    assert_eq!(browser.path().await, "/student");
+    let cookie = browser
+        .cookie("placemat_session")
+        .await
+        .expect("a session cookie");
+    let response = with_cookie(&world.app, reqwest::Method::GET, "/no-such-page", &cookie)
+        .await
+        .header("accept-language", "zh-CN")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let page = response.text().await.expect("a body");
+    assert!(
+        page.contains("<title>") && page.contains("lang=\"zh"),
+        "{page}"
+    );
+    assert!(page.contains("页面不存在"), "{page}");
+}
+
+#[tokio::test]
 async fn an_invited_student_chooses_a_password_from_the_emailed_link_and_signs_in() {
     let _slot = browser_slots().acquire().await.expect("a slot");
     let Some(browser) = browser().await else {

@@ -53,6 +53,13 @@ async fn the_officer_searches_filters_and_adds_only_the_universitys_students() {
         page.contains("Zhou Min") && !page.contains("Lin Yue"),
         "{page}"
     );
+    browser.fill("Search", "S002@students").await;
+    browser.button("Show").await.click().await;
+    let page = browser.text().await;
+    assert!(
+        page.contains("Zhou Min") && !page.contains("Lin Yue"),
+        "a search by email finds the student: {page}"
+    );
     browser.fill("Search", "Wang").await;
     browser.button("Show").await.click().await;
     assert!(browser.text().await.contains("No student matches."));

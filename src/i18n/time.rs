@@ -1,7 +1,7 @@
 //! Dates and times as the pages and emails show them: in the cycle's local time zone, in
 //! the reader's language, with deadlines said plainly.
 
-use super::i18n::Lang;
+use super::Lang;
 use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 

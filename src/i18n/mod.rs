@@ -1,8 +1,12 @@
-//! Every word of the pages in Chinese and English. The catalogue is a struct, so a word
-//! missing in one language is a compile error rather than a blank on the page.
+//! Every word of the pages and emails in Chinese and English: the shared words here, a
+//! module per page (`alliance`, `base`, `university`), and dates in words (`time`). Each
+//! catalogue is a struct with one value per language, so a word missing in one language
+//! is a compile error rather than a blank on the page.
 
-use actix_web::cookie::{Cookie, SameSite};
-use actix_web::HttpRequest;
+pub mod alliance;
+pub mod base;
+pub mod time;
+pub mod university;
 
 /// The two languages of the pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,60 +56,12 @@ impl Lang {
         }
     }
 
-    fn parse(code: &str) -> Option<Lang> {
+    pub fn parse(code: &str) -> Option<Lang> {
         match code.trim().to_ascii_lowercase().as_str() {
             "zh" => Some(Lang::Zh),
             "en" => Some(Lang::En),
             _ => None,
         }
-    }
-}
-
-/// The language of a request, and whether `?lang=` asked to remember a new one.
-#[derive(Debug, Clone, Copy)]
-pub struct Choice {
-    pub lang: Lang,
-    pub remember: bool,
-}
-
-impl Choice {
-    /// `?lang=` first (remembered in the cookie), then the cookie, then the best match of
-    /// `Accept-Language`, else Chinese.
-    pub fn of(req: &HttpRequest) -> Choice {
-        let asked = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
-            .unwrap_or_default()
-            .into_iter()
-            .find(|(key, _)| key == "lang")
-            .and_then(|(_, value)| Lang::parse(&value));
-        if let Some(lang) = asked {
-            return Choice {
-                lang,
-                remember: true,
-            };
-        }
-        let lang = req
-            .cookie(LANG_COOKIE)
-            .and_then(|cookie| Lang::parse(cookie.value()))
-            .or_else(|| {
-                req.headers()
-                    .get(actix_web::http::header::ACCEPT_LANGUAGE)
-                    .and_then(|value| value.to_str().ok())
-                    .and_then(best_match)
-            })
-            .unwrap_or(Lang::Zh);
-        Choice {
-            lang,
-            remember: false,
-        }
-    }
-
-    /// The cookie that remembers the choice for a year.
-    pub fn cookie(self) -> Cookie<'static> {
-        Cookie::build(LANG_COOKIE, self.lang.code())
-            .path("/")
-            .same_site(SameSite::Lax)
-            .max_age(actix_web::cookie::time::Duration::days(365))
-            .finish()
     }
 }
 
@@ -188,6 +144,8 @@ pub struct Text {
     pub csrf_text: &'static str,
     pub error_title: &'static str,
     pub error_text: &'static str,
+    pub refused_title: &'static str,
+    pub refused_text: &'static str,
     pub forgot_title: &'static str,
     pub forgot_intro: &'static str,
     pub send_link: &'static str,
@@ -263,6 +221,8 @@ pub static EN: Text = Text {
     csrf_text: "Nothing was changed. Go back, reload the page and try again.",
     error_title: "Something went wrong",
     error_text: "Nothing was changed. Try again in a moment.",
+    refused_title: "Not done",
+    refused_text: "Nothing was changed: the change was not accepted.",
     forgot_title: "Forgot password?",
     forgot_intro: "Enter the email you sign in with. We send a link to choose a new password.",
     send_link: "Send the link",
@@ -338,6 +298,8 @@ pub static ZH: Text = Text {
     csrf_text: "未做任何更改。请返回、刷新页面后重试。",
     error_title: "出错了",
     error_text: "未做任何更改。请稍后重试。",
+    refused_title: "未完成",
+    refused_text: "未做任何更改：该操作未被接受。",
     forgot_title: "忘记密码？",
     forgot_intro: "请输入登录邮箱，我们会发送设置新密码的链接。",
     send_link: "发送链接",

@@ -1,7 +1,7 @@
 //! The words of the placement officer's page in Chinese and English, beside the shared
-//! catalogue of `i18n.rs`: a word missing in one language is a compile error here too.
+//! catalogue of `i18n/mod.rs`: a word missing in one language is a compile error here too.
 
-use super::i18n::Lang;
+use super::Lang;
 
 /// The words of the officer's page in one language.
 pub struct Words {

@@ -1,7 +1,7 @@
 //! The words of the coordinator's page in Chinese and English, beside the shared catalogue
-//! of `i18n.rs`: a word missing in one language is a compile error here too.
+//! of `i18n/mod.rs`: a word missing in one language is a compile error here too.
 
-use super::i18n::Lang;
+use super::Lang;
 use crate::domain::DirectApplicationStatus;
 
 /// The words of the coordinator's page in one language.
