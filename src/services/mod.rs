@@ -11,6 +11,7 @@ pub mod inputs;
 pub mod invitations;
 pub mod match_runs;
 pub mod placements;
+pub mod run_bundles;
 pub mod seats;
 pub mod student_view;
 pub mod students;
