@@ -653,7 +653,7 @@ pub fn verify(text: &str) -> Result<Verified, Fault> {
     for (student, &base) in (0..).zip(&assigned) {
         let engine_base = engine.base_of(student);
         if engine_base != base {
-            let name = |base: Option<u32>| base.map_or("no base".to_owned(), |b| base_id(b));
+            let name = |base: Option<u32>| base.map_or("no base".to_owned(), &base_id);
             return Err(Fault::NotEngineResult {
                 student: student_id(student),
                 result: name(base),

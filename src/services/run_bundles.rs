@@ -33,6 +33,7 @@ pub fn pseudonym_key(db: &Database, cycle: CycleId) -> Result<Vec<u8>, DomainErr
     let key = match read(&mut db.reader()?)? {
         Some(key) => key,
         None => db.write_blocking(|conn| -> Result<String, DomainError> {
+            crate::db::lookup::cycle(conn, cycle)?;
             let mut fresh = [0u8; 32];
             rand::thread_rng().fill_bytes(&mut fresh);
             dispatch!(conn, |c| diesel::insert_into(cycle_secrets::table)

@@ -18,3 +18,4 @@ mod smtp;
 mod stats;
 mod students;
 mod text_fields;
+mod verifiable;
