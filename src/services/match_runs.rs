@@ -37,36 +37,34 @@ pub fn load_inputs(conn: &mut DbConn, cycle: CycleId) -> Result<RunInputs, Domai
 
 /// Reads the inputs of a cycle, inside the caller's transaction.
 pub fn read_inputs(conn: &mut DbConn, cycle: CycleId) -> Result<RunInputs, DomainError> {
-    {
-        let row = crate::db::lookup::cycle(conn, cycle)?;
-        let version = inputs::version(conn, &row)?;
-        let seat_rows: Vec<(BaseId, i32, bool)> = dispatch!(conn, |c| cycle_seats::table
-            .inner_join(bases::table)
-            .filter(cycle_seats::cycle_id.eq(cycle))
-            .select((cycle_seats::base_id, cycle_seats::seats, bases::active))
-            .order(cycle_seats::base_id)
-            .load(c))?;
-        let listed: Vec<(StudentId, BaseId)> = dispatch!(conn, |c| application_preferences::table
-            .inner_join(applications::table)
-            .filter(applications::cycle_id.eq(cycle))
-            .select((applications::student_id, application_preferences::base_id))
-            .order((applications::student_id, application_preferences::position))
-            .load(c))?;
-        let scores: Vec<(StudentId, Option<f64>)> = dispatch!(conn, |c| students::table
-            .inner_join(applications::table)
-            .filter(applications::cycle_id.eq(cycle))
-            .select((students::id, students::score))
-            .order(students::id)
-            .load(c))?;
-        let ranked: Vec<(BaseId, StudentId)> = dispatch!(conn, |c| base_rankings::table
-            .filter(base_rankings::cycle_id.eq(cycle))
-            .select((base_rankings::base_id, base_rankings::student_id))
-            .order((base_rankings::base_id, base_rankings::position))
-            .load(c))?;
-        Ok(index_inputs(
-            cycle, version, seat_rows, listed, scores, ranked,
-        ))
-    }
+    let row = crate::db::lookup::cycle(conn, cycle)?;
+    let version = inputs::version(conn, &row)?;
+    let seat_rows: Vec<(BaseId, i32, bool)> = dispatch!(conn, |c| cycle_seats::table
+        .inner_join(bases::table)
+        .filter(cycle_seats::cycle_id.eq(cycle))
+        .select((cycle_seats::base_id, cycle_seats::seats, bases::active))
+        .order(cycle_seats::base_id)
+        .load(c))?;
+    let listed: Vec<(StudentId, BaseId)> = dispatch!(conn, |c| application_preferences::table
+        .inner_join(applications::table)
+        .filter(applications::cycle_id.eq(cycle))
+        .select((applications::student_id, application_preferences::base_id))
+        .order((applications::student_id, application_preferences::position))
+        .load(c))?;
+    let scores: Vec<(StudentId, Option<f64>)> = dispatch!(conn, |c| students::table
+        .inner_join(applications::table)
+        .filter(applications::cycle_id.eq(cycle))
+        .select((students::id, students::score))
+        .order(students::id)
+        .load(c))?;
+    let ranked: Vec<(BaseId, StudentId)> = dispatch!(conn, |c| base_rankings::table
+        .filter(base_rankings::cycle_id.eq(cycle))
+        .select((base_rankings::base_id, base_rankings::student_id))
+        .order((base_rankings::base_id, base_rankings::position))
+        .load(c))?;
+    Ok(index_inputs(
+        cycle, version, seat_rows, listed, scores, ranked,
+    ))
 }
 
 fn index_inputs(
