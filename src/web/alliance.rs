@@ -38,6 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .get(publish_form)
                 .post(publish),
         )
+        .route("/alliance/runs/{id}/bundle", web::get().to(download_bundle))
         .route("/alliance/emails/{id}/retry", web::post().to(retry_email))
         .route("/alliance/cycles", web::post().to(create_cycle))
         .route("/alliance/cycles/{id}", web::post().to(update_cycle))
@@ -182,6 +183,9 @@ struct RunCard {
     published: bool,
     selected: bool,
     chart: Chart,
+    /// SHA-256 of the run's instance and result, empty for a run made before they were kept.
+    instance_sha256: String,
+    result_sha256: String,
 }
 
 struct UnmatchedPart {
@@ -587,6 +591,8 @@ fn run_card(
         published: row.status == RunStatus::Published,
         selected: chosen == Some(row.id),
         chart,
+        instance_sha256: row.instance_sha256.clone().unwrap_or_default(),
+        result_sha256: row.result_sha256.clone().unwrap_or_default(),
     }
 }
 
@@ -809,6 +815,45 @@ async fn run_of(state: &AppState, id: MatchRunId) -> Result<Option<RunLine>, Dom
             }))
         })
         .await
+}
+
+/// `GET /alliance/runs/{id}/bundle`: the run's bundle as a file, as the API gives it.
+async fn download_bundle(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let who = match admin(&req, &state).await {
+        Ok(who) => who,
+        Err(response) => return response,
+    };
+    let Ok(id) = id.parse::<MatchRunId>() else {
+        return not_found(&who);
+    };
+    let caller = who.session.caller();
+    let db = state.db.clone();
+    let made = tokio::task::spawn_blocking(move || {
+        services::run_bundles::bundle(&db, &caller, id).and_then(|bundle| {
+            serde_json::to_vec(&bundle).map_err(|e| DomainError::Internal(e.into()))
+        })
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Err(DomainError::internal(anyhow::anyhow!(
+            "the bundle failed: {e}"
+        )))
+    });
+    match made {
+        Ok(body) => HttpResponse::Ok()
+            .content_type("application/json")
+            .insert_header((
+                actix_web::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"run-{id}.bundle.json\""),
+            ))
+            .body(body),
+        Err(DomainError::NotFound(_)) => not_found(&who),
+        Err(error) => failure(who.choice, Some(&who.session), error),
+    }
 }
 
 /// `GET /alliance/runs/{id}/publish`: says what publishing does, and asks to confirm.

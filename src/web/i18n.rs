@@ -177,6 +177,8 @@ pub struct Text {
     pub link_dead_text: &'static str,
     pub password_set: &'static str,
     pub back_to_sign_in: &'static str,
+    pub digests: &'static str,
+    pub download_bundle: &'static str,
 }
 
 pub static EN: Text = Text {
@@ -242,6 +244,8 @@ pub static EN: Text = Text {
     link_dead_text: "It was used already or has expired. Ask for a new one below.",
     password_set: "Your password is set. Sign in with it.",
     back_to_sign_in: "Back to sign in",
+    digests: "Digests (instance, result)",
+    download_bundle: "Download bundle",
 };
 
 pub static ZH: Text = Text {
@@ -307,6 +311,8 @@ pub static ZH: Text = Text {
     link_dead_text: "链接已使用或已过期。请在下方重新获取。",
     password_set: "密码已设置，请用新密码登录。",
     back_to_sign_in: "返回登录",
+    digests: "摘要（实例、结果）",
+    download_bundle: "下载校验包",
 };
 
 /// A placement's state in words, as both the student and the coordinator read it.
