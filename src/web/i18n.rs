@@ -179,6 +179,12 @@ pub struct Text {
     pub back_to_sign_in: &'static str,
     pub digests: &'static str,
     pub download_bundle: &'static str,
+    pub my_receipt: &'static str,
+    pub receipt_intro: &'static str,
+    pub pseudonym: &'static str,
+    pub receipt_base: &'static str,
+    pub your_position: &'static str,
+    pub last_admitted: &'static str,
 }
 
 pub static EN: Text = Text {
@@ -246,6 +252,12 @@ pub static EN: Text = Text {
     back_to_sign_in: "Back to sign in",
     digests: "Digests (instance, result)",
     download_bundle: "Download bundle",
+    my_receipt: "My receipt",
+    receipt_intro: "With these you can find yourself in the published run's bundle and check your own outcome.",
+    pseudonym: "Your pseudonym",
+    receipt_base: "Base",
+    your_position: "Your position",
+    last_admitted: "Last admitted position",
 };
 
 pub static ZH: Text = Text {
@@ -313,6 +325,12 @@ pub static ZH: Text = Text {
     back_to_sign_in: "返回登录",
     digests: "摘要（实例、结果）",
     download_bundle: "下载校验包",
+    my_receipt: "我的回执",
+    receipt_intro: "凭这些信息，你可以在已发布匹配的校验包中找到自己，并核对自己的结果。",
+    pseudonym: "你的化名",
+    receipt_base: "基地",
+    your_position: "你的排位",
+    last_admitted: "最后录取的排位",
 };
 
 /// A placement's state in words, as both the student and the coordinator read it.

@@ -275,10 +275,20 @@ async fn view_of(state: &AppState, session: &Session) -> Result<StudentView, Dom
     let student = session
         .student_id
         .ok_or_else(|| DomainError::Forbidden("only students have this page".into()))?;
-    state
+    let mut view = state
         .db
         .read(move |conn| services::student_view::load(conn, student))
+        .await?;
+    if let Some(cycle) = view.cycle.as_ref().filter(|_| view.published()) {
+        let (db, caller, cycle) = (state.db.clone(), session.caller(), cycle.id);
+        view.receipt = tokio::task::spawn_blocking(move || {
+            services::run_bundles::receipt(&db, &caller, cycle).ok()
+        })
         .await
+        .ok()
+        .flatten();
+    }
+    Ok(view)
 }
 
 /// Renders the page for `view`, with the list being edited and the refusal of a save.

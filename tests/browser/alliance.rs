@@ -118,6 +118,20 @@ async fn the_admin_compares_runs_publishes_one_and_a_stale_or_late_publish_is_re
                 && row.contains(&format!("{} unmatched", stats["unmatched"])),
             "the run's numbers are the API's: {row} / {stats}"
         );
+        let bundle = expect_json(
+            app.get(
+                &format!("/api/v1/match-runs/{}/bundle", id(&run)),
+                &app.admin,
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        for digest in ["instance_sha256", "result_sha256"] {
+            let digest = bundle["digests"][digest].as_str().unwrap_or_default();
+            assert!(!digest.is_empty() && row.contains(digest), "{row}");
+        }
+        assert!(row.contains("Download bundle"), "{row}");
         let chart = chart_of(&browser, &run).await;
         assert!(
             chart["width"].as_f64() >= Some(80.0) && chart["height"].as_f64() >= Some(40.0),
