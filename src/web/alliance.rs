@@ -166,6 +166,8 @@ struct RunsPart {
     seed_problem: Option<&'static str>,
     runs: Vec<RunCard>,
     unmatched: Option<UnmatchedPart>,
+    /// The published run's outcome by university and by program.
+    equity: Option<Vec<EquityLine>>,
 }
 
 struct RunCard {
@@ -186,6 +188,29 @@ struct RunCard {
     /// SHA-256 of the run's instance and result, empty for a run made before they were kept.
     instance_sha256: String,
     result_sha256: String,
+}
+
+/// A row of the published run's equity table; a suppressed count reads "<5".
+struct EquityLine {
+    group: &'static str,
+    code: String,
+    cells: [String; 5],
+}
+
+fn equity_line(group: &'static str, row: services::run_bundles::EquityRow) -> EquityLine {
+    let count = |count: Option<u32>| count.map_or_else(|| "<5".to_owned(), |n| n.to_string());
+    EquityLine {
+        group,
+        code: row.code,
+        cells: [
+            count(row.applicants),
+            count(row.matched),
+            count(row.first_choice),
+            count(row.top_three),
+            row.mean_rank
+                .map_or_else(|| "<5".to_owned(), |mean| format!("{mean:.2}")),
+        ],
+    }
 }
 
 struct UnmatchedPart {
@@ -313,6 +338,7 @@ enum Loaded {
     Runs(
         Vec<RunLine>,
         Option<(MatchRunId, Vec<alliance_view::Unmatched>, i64)>,
+        Option<services::run_bundles::Equity>,
     ),
     Cycles(Vec<SeatLine>),
     Emails(Vec<crate::db::models::EmailRow>, i64),
@@ -387,6 +413,7 @@ async fn show(
 ) -> HttpResponse {
     let tab = query.tab;
     let (run, filter, page_no) = (query.run, query.status, query.page);
+    let caller = who.session.caller();
     let loaded = state
         .db
         .read(move |conn| {
@@ -403,9 +430,15 @@ async fn show(
                         }
                         None => None,
                     };
-                    Loaded::Runs(runs, unmatched)
+                    let equity = match cycle.published_run_id {
+                        Some(published) => {
+                            Some(services::run_bundles::equity(conn, &caller, published)?)
+                        }
+                        None => None,
+                    };
+                    Loaded::Runs(runs, unmatched, equity)
                 }
-                (Tab::Runs, None) => Loaded::Runs(Vec::new(), None),
+                (Tab::Runs, None) => Loaded::Runs(Vec::new(), None, None),
                 (Tab::Cycles, Some(cycle)) => Loaded::Cycles(alliance_view::seats(conn, cycle.id)?),
                 (Tab::Cycles, None) => Loaded::Cycles(Vec::new()),
                 (Tab::Emails, _) => {
@@ -459,7 +492,7 @@ async fn show(
         statistics: None,
     };
     match loaded {
-        Loaded::Runs(runs, unmatched) => {
+        Loaded::Runs(runs, unmatched, equity) => {
             let limit = cycle.as_ref().map_or(1, |c| c.max_preferences);
             let (seed, seed_problem) = match showing.seed {
                 Some((typed, problem)) => (typed, Some(problem)),
@@ -494,6 +527,18 @@ async fn show(
                 seed_problem,
                 runs: cards,
                 unmatched,
+                equity: equity.map(|equity| {
+                    let t = lang.text();
+                    [
+                        (t.equity_university, equity.by_university),
+                        (t.equity_program, equity.by_program),
+                    ]
+                    .into_iter()
+                    .flat_map(|(group, rows)| {
+                        rows.into_iter().map(move |row| equity_line(group, row))
+                    })
+                    .collect()
+                }),
             });
         }
         Loaded::Cycles(seats) => {

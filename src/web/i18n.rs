@@ -185,6 +185,16 @@ pub struct Text {
     pub receipt_base: &'static str,
     pub your_position: &'static str,
     pub last_admitted: &'static str,
+    pub equity_title: &'static str,
+    pub equity_note: &'static str,
+    pub equity_university: &'static str,
+    pub equity_program: &'static str,
+    pub equity_code: &'static str,
+    pub equity_applicants: &'static str,
+    pub equity_matched: &'static str,
+    pub equity_first_choice: &'static str,
+    pub equity_top_three: &'static str,
+    pub equity_mean_rank: &'static str,
 }
 
 pub static EN: Text = Text {
@@ -258,6 +268,16 @@ pub static EN: Text = Text {
     receipt_base: "Base",
     your_position: "Your position",
     last_admitted: "Last admitted position",
+    equity_title: "Equity of the published run",
+    equity_note: "Counts under 5 are shown as \"<5\".",
+    equity_university: "University",
+    equity_program: "Program",
+    equity_code: "Code",
+    equity_applicants: "Applicants",
+    equity_matched: "Matched",
+    equity_first_choice: "First choice",
+    equity_top_three: "Top three",
+    equity_mean_rank: "Mean rank",
 };
 
 pub static ZH: Text = Text {
@@ -331,6 +351,16 @@ pub static ZH: Text = Text {
     receipt_base: "基地",
     your_position: "你的排位",
     last_admitted: "最后录取的排位",
+    equity_title: "已发布匹配的公平性",
+    equity_note: "少于 5 人的数字显示为“<5”。",
+    equity_university: "学校",
+    equity_program: "专业",
+    equity_code: "代码",
+    equity_applicants: "申请人数",
+    equity_matched: "匹配人数",
+    equity_first_choice: "第一志愿",
+    equity_top_three: "前三志愿",
+    equity_mean_rank: "平均志愿位次",
 };
 
 /// A placement's state in words, as both the student and the coordinator read it.

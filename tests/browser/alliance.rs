@@ -192,6 +192,13 @@ async fn the_admin_compares_runs_publishes_one_and_a_stale_or_late_publish_is_re
     assert_eq!(published["published_run_id"], fresh["id"]);
     assert_eq!(published["phase"], "published");
     assert_eq!(placements_of(app, &cycle).await, 1);
+    // The published run's equity table: two applicants, so every count reads "<5".
+    browser.goto(&app.url("/alliance")).await;
+    let equity = text_of(&browser, "#equity").await;
+    assert!(
+        equity.contains("University USST") && equity.contains("<5"),
+        "{equity}"
+    );
 
     let late = run_with_seed(app, &cycle, 8).await;
     browser
