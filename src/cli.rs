@@ -64,6 +64,13 @@ enum Command {
         #[arg(long)]
         input: std::path::PathBuf,
     },
+    /// Check a match run's bundle offline: digests, capacity, lists, stability, the
+    /// engine's result from the instance and seed (see docs/matching.md).
+    Verify {
+        /// The bundle, as `GET /api/v1/match-runs/{id}/bundle` gives it.
+        #[arg(long)]
+        bundle: std::path::PathBuf,
+    },
     /// Manage logins.
     User {
         #[command(subcommand)]
@@ -114,9 +121,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         eprintln!("{report}");
         return Ok(());
     }
+    if let Command::Verify { bundle } = &cli.command {
+        let verified = crate::matching::verify_file(bundle)
+            .map_err(|fault| anyhow::anyhow!("not verified: {fault}"))?;
+        println!("verified");
+        eprintln!("{verified}");
+        return Ok(());
+    }
     let mut config = Config::from_env()?;
     match cli.command {
-        Command::Match { .. } => Ok(()),
+        Command::Match { .. } | Command::Verify { .. } => Ok(()),
         Command::Serve { bind } => {
             if let Some(bind) = bind {
                 config.bind = bind;

@@ -9,6 +9,7 @@ use crate::domain::{BaseRefusal, RunStats, RunTimings};
 use crate::error::ApiError;
 use crate::services::inputs;
 use crate::services::match_runs as runs;
+use crate::services::run_bundles;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
@@ -273,4 +274,97 @@ pub async fn publish(
     let view = state.db.read(move |conn| load_run(conn, run_id)).await?;
     tracing::info!(run = %run_id, offers = view.stats.matched, "match run published");
     Ok(web::Json(view))
+}
+
+/// A run's bundle: its anonymised instance, seed, result, digests and the log of every run
+/// of the cycle, for `placemat verify --bundle FILE` (see docs/matching.md). A run whose
+/// cycle's inputs changed after it has no bundle any more (409 `run-stale`); its digests
+/// stay in the log.
+#[utoipa::path(get, path = "/api/v1/match-runs/{id}/bundle", tag = "matching", params(("id" = MatchRunId, Path)),
+    responses((status = 200, description = "the run bundle (format `placemat-run-bundle/1`)", body = Object),
+              (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
+              (status = 409, description = "the cycle's inputs changed after the run", body = crate::error::Problem)))]
+pub async fn bundle(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<MatchRunId>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_alliance_admin()?;
+    let run_id = id.into_inner();
+    let db = state.db.clone();
+    let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, DomainError> {
+        let bundle = run_bundles::bundle(&db, &caller, run_id)?;
+        serde_json::to_vec(&bundle).map_err(|e| DomainError::Internal(e.into()))
+    })
+    .await
+    .map_err(|e| DomainError::internal(anyhow::anyhow!("the bundle failed: {e}")))??;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"run-{run_id}.bundle.json\""),
+        ))
+        .body(body))
+}
+
+/// A run's outcome by university and by program: applicants, matched, first choice, top
+/// three and mean rank, any count under 5 null with `suppressed: true`. A university admin
+/// sees its own university's students only.
+#[utoipa::path(get, path = "/api/v1/match-runs/{id}/equity", tag = "matching", params(("id" = MatchRunId, Path)),
+    responses((status = 200, body = run_bundles::Equity), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem)))]
+pub async fn equity(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<MatchRunId>,
+) -> Result<web::Json<run_bundles::Equity>, ApiError> {
+    let run_id = id.into_inner();
+    Ok(web::Json(
+        state
+            .db
+            .read(move |conn| run_bundles::equity(conn, &caller, run_id))
+            .await?,
+    ))
+}
+
+/// The signed-in student's receipt for the published run: its pseudonym in the bundle,
+/// the run's digests, and at each base it listed its position and the base's last
+/// admitted position. 409 `not-published` before publication.
+#[utoipa::path(get, path = "/api/v1/cycles/{id}/applications/me/receipt", tag = "applications",
+    params(("id" = CycleId, Path)),
+    responses((status = 200, body = run_bundles::Receipt), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem),
+              (status = 409, description = "the cycle's match is not published yet", body = crate::error::Problem)))]
+pub async fn receipt(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CycleId>,
+) -> Result<web::Json<run_bundles::Receipt>, ApiError> {
+    caller.require_role(&[Role::Student])?;
+    let cycle = id.into_inner();
+    let db = state.db.clone();
+    let receipt = tokio::task::spawn_blocking(move || run_bundles::receipt(&db, &caller, cycle))
+        .await
+        .map_err(|e| DomainError::internal(anyhow::anyhow!("the receipt failed: {e}")))??;
+    Ok(web::Json(receipt))
+}
+
+/// Per base of a published cycle: seats, applicants, filled and the last admitted
+/// position. Any signed-in caller; 409 `not-published` before publication.
+#[utoipa::path(get, path = "/api/v1/cycles/{id}/cutoffs", tag = "matching",
+    params(("id" = CycleId, Path)),
+    responses((status = 200, body = Vec<run_bundles::Cutoff>), (status = 401, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem),
+              (status = 409, description = "the cycle's match is not published yet", body = crate::error::Problem)))]
+pub async fn cutoffs(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    id: web::Path<CycleId>,
+) -> Result<web::Json<Vec<run_bundles::Cutoff>>, ApiError> {
+    let cycle = id.into_inner();
+    let db = state.db.clone();
+    let cutoffs = tokio::task::spawn_blocking(move || run_bundles::cutoffs(&db, cycle))
+        .await
+        .map_err(|e| DomainError::internal(anyhow::anyhow!("the cutoffs failed: {e}")))??;
+    Ok(web::Json(cutoffs))
 }

@@ -58,6 +58,7 @@ fn conflict_type(kind: Conflict) -> (&'static str, &'static str) {
         Conflict::RunStale => ("run-stale", "The run is stale"),
         Conflict::CyclePublished => ("cycle-published", "The cycle's match is published"),
         Conflict::SecondRoundNotOpen => ("second-round-not-open", "The second round is not open"),
+        Conflict::NotPublished => ("not-published", "The cycle's match is not published yet"),
         Conflict::NoFreeSeat => ("no-free-seat", "No free seat"),
         Conflict::SeatsBelowTaken => ("seats-below-taken", "Fewer seats than live placements"),
         Conflict::PlacementState => (

@@ -204,6 +204,10 @@ pub struct MatchRunRow {
     pub created_by: UserId,
     pub created_at: Timestamp,
     pub published_at: Option<Timestamp>,
+    /// Digests of the run's bundle (see `matching::bundle`); none for runs made before
+    /// they were kept.
+    pub instance_sha256: Option<String>,
+    pub result_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

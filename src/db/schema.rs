@@ -180,6 +180,8 @@ diesel::table! {
         created_by -> DbUuid,
         created_at -> Instant,
         published_at -> Nullable<Instant>,
+        instance_sha256 -> Nullable<Text>,
+        result_sha256 -> Nullable<Text>,
     }
 }
 
@@ -414,3 +416,15 @@ diesel::table! {
         at -> Instant,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::sql_types::*;
+    cycle_secrets (cycle_id) {
+        cycle_id -> DbUuid,
+        pseudonym_key -> Text,
+    }
+}
+
+diesel::joinable!(cycle_secrets -> cycles (cycle_id));
+diesel::allow_tables_to_appear_in_same_query!(cycle_secrets, cycles);

@@ -67,6 +67,8 @@ pub enum Conflict {
     CyclePublished,
     /// The second round opens when the cycle's match is published.
     SecondRoundNotOpen,
+    /// What was asked exists once the cycle's match is published.
+    NotPublished,
     /// The base has no free seat left for what was asked.
     NoFreeSeat,
     /// The base holds more live placements than the seats asked for.

@@ -82,13 +82,13 @@ struct InstanceRecord<'a> {
 #[derive(Deserialize)]
 pub(super) struct BorrowedString<'a>(#[serde(borrow)] pub(super) Cow<'a, str>);
 
-fn borrowed_optional_string<'de: 'a, 'a, D: Deserializer<'de>>(
+pub(super) fn borrowed_optional_string<'de: 'a, 'a, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Cow<'a, str>>, D::Error> {
     Ok(Option::<BorrowedString<'a>>::deserialize(deserializer)?.map(|string| string.0))
 }
 
-fn borrowed_strings<'de: 'a, 'a, D: Deserializer<'de>>(
+pub(super) fn borrowed_strings<'de: 'a, 'a, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Vec<Cow<'a, str>>, D::Error> {
     struct StringsVisitor<'a>(std::marker::PhantomData<Cow<'a, str>>);

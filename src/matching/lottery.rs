@@ -46,6 +46,23 @@ pub fn order_applicants(
     unranked: &[(u32, Option<f64>)],
     lottery: &[u64],
 ) -> Vec<u32> {
+    let mut by_score: Vec<(u32, Option<f64>)> = unranked.to_vec();
+    by_score.sort_by(|&left, &right| applicant_order(left, right, lottery));
+    ranked
+        .iter()
+        .copied()
+        .chain(by_score.into_iter().map(|(student, _)| student))
+        .collect()
+}
+
+/// The order of two applicants a coordinator did not rank, `(student, score)` each:
+/// by score (higher first, none or not a number last), then lottery number, then student
+/// index. `Ordering::Less` puts `left` first.
+pub fn applicant_order(
+    (left, left_score): (u32, Option<f64>),
+    (right, right_score): (u32, Option<f64>),
+    lottery: &[u64],
+) -> Ordering {
     let lottery_number = |student: u32| {
         usize::try_from(student)
             .ok()
@@ -53,20 +70,10 @@ pub fn order_applicants(
             .copied()
             .unwrap_or(u64::MAX)
     };
-    let mut by_score: Vec<(u32, Option<f64>)> = unranked
-        .iter()
-        .map(|&(student, score)| (student, score.filter(|value| !value.is_nan())))
-        .collect();
-    by_score.sort_by(|&(left, left_score), &(right, right_score)| {
-        compare_scores_best_first(left_score, right_score)
-            .then_with(|| lottery_number(left).cmp(&lottery_number(right)))
-            .then_with(|| left.cmp(&right))
-    });
-    ranked
-        .iter()
-        .copied()
-        .chain(by_score.into_iter().map(|(student, _)| student))
-        .collect()
+    let number = |score: Option<f64>| score.filter(|value| !value.is_nan());
+    compare_scores_best_first(number(left_score), number(right_score))
+        .then_with(|| lottery_number(left).cmp(&lottery_number(right)))
+        .then_with(|| left.cmp(&right))
 }
 
 fn compare_scores_best_first(left: Option<f64>, right: Option<f64>) -> Ordering {

@@ -4,6 +4,7 @@
 //! applications, rankings and seats; `placemat match` builds one from an [`Instance`] file.
 //! See `docs/matching.md`.
 
+mod bundle;
 mod check;
 mod command;
 mod engine;
@@ -19,6 +20,10 @@ mod statistics;
 #[cfg(test)]
 mod tests;
 
+pub use bundle::{
+    result_sha256, verify, verify_file, Assignments, Bundle, BundleBase, BundleInstance,
+    BundleResult, Digests, Fault, RunLogEntry, RunSummary, Verified, BUNDLE_FORMAT,
+};
 pub use check::{check, Violation};
 pub use command::{run_command, CommandError, CommandReport, StageTimings};
 pub use engine::{run, Matching, MatchingError};
@@ -28,6 +33,6 @@ pub use instance::{
     AssignmentsById, BaseEntry, IndexedMarket, Instance, InstanceError, StudentEntry,
     UnmatchedReasonsById,
 };
-pub use lottery::{lottery_numbers, order_applicants, SplitMix64};
+pub use lottery::{applicant_order, lottery_numbers, order_applicants, SplitMix64};
 pub use market::{Market, MarketBuilder, MarketError};
 pub use statistics::Statistics;

@@ -8,7 +8,7 @@ use crate::db::{read_transaction, with_page_cache, Database, DbConn};
 use crate::dispatch;
 use crate::domain::*;
 use crate::matching::{self, Explainer, Market, Matching, RefusalReason, Statistics};
-use crate::services::inputs;
+use crate::services::{inputs, run_bundles};
 use diesel::prelude::*;
 use rand::Rng;
 use std::collections::HashMap;
@@ -32,36 +32,39 @@ pub struct RunInputs {
 
 /// Reads the inputs of a cycle in one consistent snapshot.
 pub fn load_inputs(conn: &mut DbConn, cycle: CycleId) -> Result<RunInputs, DomainError> {
-    read_transaction(conn, |conn| {
-        let row = crate::db::lookup::cycle(conn, cycle)?;
-        let version = inputs::version(conn, &row)?;
-        let seat_rows: Vec<(BaseId, i32, bool)> = dispatch!(conn, |c| cycle_seats::table
-            .inner_join(bases::table)
-            .filter(cycle_seats::cycle_id.eq(cycle))
-            .select((cycle_seats::base_id, cycle_seats::seats, bases::active))
-            .order(cycle_seats::base_id)
-            .load(c))?;
-        let listed: Vec<(StudentId, BaseId)> = dispatch!(conn, |c| application_preferences::table
-            .inner_join(applications::table)
-            .filter(applications::cycle_id.eq(cycle))
-            .select((applications::student_id, application_preferences::base_id))
-            .order((applications::student_id, application_preferences::position))
-            .load(c))?;
-        let scores: Vec<(StudentId, Option<f64>)> = dispatch!(conn, |c| students::table
-            .inner_join(applications::table)
-            .filter(applications::cycle_id.eq(cycle))
-            .select((students::id, students::score))
-            .order(students::id)
-            .load(c))?;
-        let ranked: Vec<(BaseId, StudentId)> = dispatch!(conn, |c| base_rankings::table
-            .filter(base_rankings::cycle_id.eq(cycle))
-            .select((base_rankings::base_id, base_rankings::student_id))
-            .order((base_rankings::base_id, base_rankings::position))
-            .load(c))?;
-        Ok(index_inputs(
-            cycle, version, seat_rows, listed, scores, ranked,
-        ))
-    })
+    read_transaction(conn, |conn| read_inputs(conn, cycle))
+}
+
+/// Reads the inputs of a cycle, inside the caller's transaction.
+pub fn read_inputs(conn: &mut DbConn, cycle: CycleId) -> Result<RunInputs, DomainError> {
+    let row = crate::db::lookup::cycle(conn, cycle)?;
+    let version = inputs::version(conn, &row)?;
+    let seat_rows: Vec<(BaseId, i32, bool)> = dispatch!(conn, |c| cycle_seats::table
+        .inner_join(bases::table)
+        .filter(cycle_seats::cycle_id.eq(cycle))
+        .select((cycle_seats::base_id, cycle_seats::seats, bases::active))
+        .order(cycle_seats::base_id)
+        .load(c))?;
+    let listed: Vec<(StudentId, BaseId)> = dispatch!(conn, |c| application_preferences::table
+        .inner_join(applications::table)
+        .filter(applications::cycle_id.eq(cycle))
+        .select((applications::student_id, application_preferences::base_id))
+        .order((applications::student_id, application_preferences::position))
+        .load(c))?;
+    let scores: Vec<(StudentId, Option<f64>)> = dispatch!(conn, |c| students::table
+        .inner_join(applications::table)
+        .filter(applications::cycle_id.eq(cycle))
+        .select((students::id, students::score))
+        .order(students::id)
+        .load(c))?;
+    let ranked: Vec<(BaseId, StudentId)> = dispatch!(conn, |c| base_rankings::table
+        .filter(base_rankings::cycle_id.eq(cycle))
+        .select((base_rankings::base_id, base_rankings::student_id))
+        .order((base_rankings::base_id, base_rankings::position))
+        .load(c))?;
+    Ok(index_inputs(
+        cycle, version, seat_rows, listed, scores, ranked,
+    ))
 }
 
 fn index_inputs(
@@ -122,6 +125,8 @@ fn index_inputs(
 pub struct Computed {
     pub market: Market,
     pub matching: Matching,
+    /// Per base, how many of its ranking's first students its coordinator ranked.
+    pub ranked_by_coordinator: Vec<u32>,
 }
 
 /// Builds the market — each base's order is its coordinator's ranking, then the other
@@ -135,6 +140,7 @@ pub fn compute(inputs: &RunInputs, seed: u64) -> Result<Computed, DomainError> {
         }
     }
     let mut builder = Market::builder(inputs.capacities.clone());
+    let mut ranked_by_coordinator = Vec::with_capacity(inputs.bases.len());
     for list in &inputs.preferences {
         builder.add_student(list);
     }
@@ -149,6 +155,7 @@ pub fn compute(inputs: &RunInputs, seed: u64) -> Result<Computed, DomainError> {
             .filter(|student| !ranked.contains(student))
             .map(|&student| (student, inputs.scores[student as usize]))
             .collect();
+        ranked_by_coordinator.push(ranked.len() as u32);
         builder.set_ranking(
             base as u32,
             &matching::order_applicants(&ranked, &unranked, &lottery),
@@ -160,7 +167,11 @@ pub fn compute(inputs: &RunInputs, seed: u64) -> Result<Computed, DomainError> {
         ))
     })?;
     let matching = matching::run(&market);
-    Ok(Computed { market, matching })
+    Ok(Computed {
+        market,
+        matching,
+        ranked_by_coordinator,
+    })
 }
 
 /// The figures of a run.
@@ -330,12 +341,24 @@ pub fn run_cycle(
     created_by: UserId,
 ) -> Result<MatchRunRow, DomainError> {
     let started = Instant::now();
-    let inputs = load_inputs(&mut db.reader()?, cycle)?;
+    let key = run_bundles::pseudonym_key(db, cycle)?;
+    let (inputs, labels) = read_transaction(&mut db.reader()?, |conn| {
+        Ok::<_, DomainError>((
+            read_inputs(conn, cycle)?,
+            run_bundles::load_labels(conn, cycle)?,
+        ))
+    })?;
     let loaded = Instant::now();
     let computed = compute(&inputs, seed as u64)?;
     let stats = statistics(&inputs, &computed);
     let id = MatchRunId::generate();
     let rows = assignments(&inputs, &computed, id)?;
+    let instance = run_bundles::instance(&inputs, &computed, &labels, &key);
+    let assigned: Vec<Option<u32>> = (0..inputs.students.len() as u32)
+        .map(|student| computed.matching.base_of(student))
+        .collect();
+    let (instance_sha256, result_sha256) =
+        run_bundles::digests(&instance, &run_bundles::assignments(&instance, &assigned));
     let matched = Instant::now();
     let mut run = MatchRunRow {
         id,
@@ -354,6 +377,8 @@ pub fn run_cycle(
         created_by,
         created_at: Timestamp::now(),
         published_at: None,
+        instance_sha256: Some(instance_sha256),
+        result_sha256: Some(result_sha256),
     };
     db.write_blocking(|conn| -> Result<(), DomainError> {
         dispatch!(conn, |c| diesel::insert_into(match_runs::table)

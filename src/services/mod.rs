@@ -12,6 +12,7 @@ pub mod invitations;
 pub mod match_runs;
 pub mod personal_data;
 pub mod placements;
+pub mod run_bundles;
 pub mod seats;
 pub mod sso;
 pub mod student_input;

@@ -103,6 +103,8 @@ pub struct StudentView {
     pub placement: Option<PlacementCard>,
     pub first_round: FirstRound,
     pub direct: Vec<DirectCard>,
+    /// After publication, the student's receipt (see `run_bundles::receipt`).
+    pub receipt: Option<crate::services::run_bundles::Receipt>,
 }
 
 impl StudentView {
@@ -161,6 +163,7 @@ pub fn load(conn: &mut DbConn, student_id: StudentId) -> Result<StudentView, Dom
         placement: None,
         first_round: FirstRound::NotPublished,
         direct: Vec::new(),
+        receipt: None,
     };
     let Some(cycle) = cycle else {
         return Ok(view);

@@ -36,6 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .get(publish_form)
                 .post(publish),
         )
+        .route("/alliance/runs/{id}/bundle", web::get().to(download_bundle))
         .route("/alliance/emails/{id}/retry", web::post().to(retry_email))
         .route("/alliance/cycles", web::post().to(create_cycle))
         .route("/alliance/cycles/{id}", web::post().to(update_cycle))
@@ -126,6 +127,8 @@ struct RunsPart {
     seed_problem: Option<&'static str>,
     runs: Vec<RunCard>,
     unmatched: Option<UnmatchedPart>,
+    /// The published run's outcome by university and by program.
+    equity: Option<Vec<EquityLine>>,
 }
 
 struct RunCard {
@@ -143,6 +146,32 @@ struct RunCard {
     published: bool,
     selected: bool,
     chart: Chart,
+    /// SHA-256 of the run's instance and result, empty for a run made before they were kept.
+    instance_sha256: String,
+    result_sha256: String,
+}
+
+/// A row of the published run's equity table; a suppressed count reads "<5".
+struct EquityLine {
+    group: &'static str,
+    code: String,
+    cells: [String; 5],
+}
+
+fn equity_line(group: &'static str, row: services::run_bundles::EquityRow) -> EquityLine {
+    let count = |count: Option<u32>| count.map_or_else(|| "<5".to_owned(), |n| n.to_string());
+    EquityLine {
+        group,
+        code: row.code,
+        cells: [
+            count(row.applicants),
+            count(row.matched),
+            count(row.first_choice),
+            count(row.top_three),
+            row.mean_rank
+                .map_or_else(|| "<5".to_owned(), |mean| format!("{mean:.2}")),
+        ],
+    }
 }
 
 struct UnmatchedPart {
@@ -270,6 +299,7 @@ enum Loaded {
     Runs(
         Vec<RunLine>,
         Option<(MatchRunId, Vec<alliance_view::Unmatched>, i64)>,
+        Option<services::run_bundles::Equity>,
     ),
     Cycles(Vec<SeatLine>),
     Emails(Vec<crate::db::models::EmailRow>, i64),
@@ -344,6 +374,7 @@ async fn show(
 ) -> Result<HttpResponse, PageError> {
     let tab = query.tab;
     let (run, filter, page_no) = (query.run, query.status, query.page);
+    let caller = who.session.caller();
     let loaded = state
         .db
         .read(move |conn| {
@@ -360,9 +391,15 @@ async fn show(
                         }
                         None => None,
                     };
-                    Loaded::Runs(runs, unmatched)
+                    let equity = match cycle.published_run_id {
+                        Some(published) => {
+                            Some(services::run_bundles::equity(conn, &caller, published)?)
+                        }
+                        None => None,
+                    };
+                    Loaded::Runs(runs, unmatched, equity)
                 }
-                (Tab::Runs, None) => Loaded::Runs(Vec::new(), None),
+                (Tab::Runs, None) => Loaded::Runs(Vec::new(), None, None),
                 (Tab::Cycles, Some(cycle)) => Loaded::Cycles(alliance_view::seats(conn, cycle.id)?),
                 (Tab::Cycles, None) => Loaded::Cycles(Vec::new()),
                 (Tab::Emails, _) => {
@@ -412,7 +449,7 @@ async fn show(
         statistics: None,
     };
     match loaded {
-        Loaded::Runs(runs, unmatched) => {
+        Loaded::Runs(runs, unmatched, equity) => {
             let limit = cycle.as_ref().map_or(1, |c| c.max_preferences);
             let (seed, seed_problem) = match showing.seed {
                 Some((typed, problem)) => (typed, Some(problem)),
@@ -447,6 +484,18 @@ async fn show(
                 seed_problem,
                 runs: cards,
                 unmatched,
+                equity: equity.map(|equity| {
+                    let t = lang.text();
+                    [
+                        (t.equity_university, equity.by_university),
+                        (t.equity_program, equity.by_program),
+                    ]
+                    .into_iter()
+                    .flat_map(|(group, rows)| {
+                        rows.into_iter().map(move |row| equity_line(group, row))
+                    })
+                    .collect()
+                }),
             });
         }
         Loaded::Cycles(seats) => {
@@ -544,6 +593,8 @@ fn run_card(
         published: row.status == RunStatus::Published,
         selected: chosen == Some(row.id),
         chart,
+        instance_sha256: row.instance_sha256.clone().unwrap_or_default(),
+        result_sha256: row.result_sha256.clone().unwrap_or_default(),
     }
 }
 
@@ -763,6 +814,31 @@ async fn run_of(state: &AppState, id: MatchRunId) -> Result<Option<RunLine>, Dom
             }))
         })
         .await
+}
+
+/// `GET /alliance/runs/{id}/bundle`: the run's bundle as a file, as the API gives it.
+async fn download_bundle(
+    who: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let id = id.parse::<MatchRunId>().map_err(|_| PageError::NotFound)?;
+    let caller = who.session.caller();
+    let db = state.db.clone();
+    let body = tokio::task::spawn_blocking(move || {
+        services::run_bundles::bundle(&db, &caller, id).and_then(|bundle| {
+            serde_json::to_vec(&bundle).map_err(|e| DomainError::Internal(e.into()))
+        })
+    })
+    .await
+    .map_err(|e| DomainError::internal(anyhow::anyhow!("the bundle failed: {e}")))??;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"run-{id}.bundle.json\""),
+        ))
+        .body(body))
 }
 
 /// `GET /alliance/runs/{id}/publish`: says what publishing does, and asks to confirm.

@@ -274,10 +274,20 @@ impl Refused {
 /// Loads the student's view on a reader connection.
 async fn view_of(state: &AppState, who: &Student) -> Result<StudentView, PageError> {
     let student = who.student_id;
-    Ok(state
+    let mut view = state
         .db
         .read(move |conn| services::student_view::load(conn, student))
-        .await?)
+        .await?;
+    if let Some(cycle) = view.cycle.as_ref().filter(|_| view.published()) {
+        let (db, caller, cycle) = (state.db.clone(), who.session.caller(), cycle.id);
+        view.receipt = tokio::task::spawn_blocking(move || {
+            services::run_bundles::receipt(&db, &caller, cycle).ok()
+        })
+        .await
+        .ok()
+        .flatten();
+    }
+    Ok(view)
 }
 
 /// Renders the page for `view`, with the list being edited and the refusal of a save.

@@ -23,3 +23,4 @@ mod sso;
 mod stats;
 mod students;
 mod text_fields;
+mod verifiable;

@@ -118,6 +118,20 @@ async fn the_admin_compares_runs_publishes_one_and_a_stale_or_late_publish_is_re
                 && row.contains(&format!("{} unmatched", stats["unmatched"])),
             "the run's numbers are the API's: {row} / {stats}"
         );
+        let bundle = expect_json(
+            app.get(
+                &format!("/api/v1/match-runs/{}/bundle", id(&run)),
+                &app.admin,
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        for digest in ["instance_sha256", "result_sha256"] {
+            let digest = bundle["digests"][digest].as_str().unwrap_or_default();
+            assert!(!digest.is_empty() && row.contains(digest), "{row}");
+        }
+        assert!(row.contains("Download bundle"), "{row}");
         let chart = chart_of(&browser, &run).await;
         assert!(
             chart["width"].as_f64() >= Some(80.0) && chart["height"].as_f64() >= Some(40.0),
@@ -178,6 +192,13 @@ async fn the_admin_compares_runs_publishes_one_and_a_stale_or_late_publish_is_re
     assert_eq!(published["published_run_id"], fresh["id"]);
     assert_eq!(published["phase"], "published");
     assert_eq!(placements_of(app, &cycle).await, 1);
+    // The published run's equity table: two applicants, so every count reads "<5".
+    browser.goto(&app.url("/alliance")).await;
+    let equity = text_of(&browser, "#equity").await;
+    assert!(
+        equity.contains("University USST") && equity.contains("<5"),
+        "{equity}"
+    );
 
     let late = run_with_seed(app, &cycle, 8).await;
     browser

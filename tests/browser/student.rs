@@ -291,6 +291,23 @@ async fn after_publication_students_see_their_placement_the_reasons_and_the_seco
         page.contains("cedar.micro.systems@bases.test"),
         "the base's contact is given"
     );
+    // The receipt: the student's pseudonym and the published run's digests, as the API
+    // gives them, and where it stood at Cedar against the last admitted.
+    let receipt = expect_json(
+        app.get(&format!("{mine}/receipt"), &lin).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(browser.headings().await.iter().any(|h| h == "My receipt"));
+    assert!(
+        page.contains(receipt["pseudonym"].as_str().unwrap()),
+        "{page}"
+    );
+    assert!(
+        page.contains(receipt["result_sha256"].as_str().unwrap()),
+        "{page}"
+    );
+    assert!(page.contains("Last admitted position"), "{page}");
     photograph(&browser, "student-placed").await;
     browser.button("Withdraw").await.click().await;
     assert_eq!(
