@@ -21,6 +21,10 @@ use diesel::prelude::*;
 /// How long a browser may take at its provider before the attempt is void.
 const ATTEMPT_MINUTES: i64 = 10;
 
+/// How long a CAS ticket's fingerprint is kept: far longer than any CAS server lets a
+/// ticket live (minutes), so a replay is always recognised, yet the table stays small.
+const TICKET_DAYS: i64 = 2;
+
 /// Why a sign-in through a provider opened no session.
 #[derive(Debug, thiserror::Error)]
 pub enum SsoFailure {
@@ -104,6 +108,11 @@ pub async fn begin(db: &Database, provider: &Provider) -> Result<Begun, SsoFailu
         let void = Timestamp::now() - Duration::minutes(ATTEMPT_MINUTES);
         dispatch!(conn, |c| diesel::delete(
             sso_attempts::table.filter(sso_attempts::created_at.lt(void))
+        )
+        .execute(c))?;
+        let forgotten = Timestamp::now() - Duration::days(TICKET_DAYS);
+        dispatch!(conn, |c| diesel::delete(
+            sso_tickets::table.filter(sso_tickets::seen_at.lt(forgotten))
         )
         .execute(c))?;
         dispatch!(conn, |c| diesel::insert_into(sso_attempts::table)
