@@ -289,22 +289,14 @@ pub async fn bundle(
     caller: Caller,
     id: web::Path<MatchRunId>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_alliance_admin()?;
-    let run_id = id.into_inner();
-    let db = state.db.clone();
-    let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, DomainError> {
-        let bundle = run_bundles::bundle(&db, &caller, run_id)?;
-        serde_json::to_vec(&bundle).map_err(|e| DomainError::Internal(e.into()))
-    })
-    .await
-    .map_err(|e| DomainError::internal(anyhow::anyhow!("the bundle failed: {e}")))??;
+    let file = run_bundles::bundle_file(&state.db, &caller, id.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .insert_header((
             actix_web::http::header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"run-{run_id}.bundle.json\""),
+            format!("attachment; filename=\"{}\"", file.name),
         ))
-        .body(body))
+        .body(file.json))
 }
 
 /// A run's outcome by university and by program: applicants, matched, first choice, top

@@ -301,6 +301,31 @@ fn run_log(conn: &mut DbConn, cycle: CycleId) -> Result<Vec<RunLogEntry>, Domain
         .collect())
 }
 
+/// A run's bundle as the file the API and the alliance's page hand out: its name and its
+/// JSON, made off the async threads.
+pub struct BundleFile {
+    pub name: String,
+    pub json: Vec<u8>,
+}
+
+pub async fn bundle_file(
+    db: &Database,
+    caller: &Caller,
+    run_id: MatchRunId,
+) -> Result<BundleFile, DomainError> {
+    let (db, caller) = (db.clone(), caller.clone());
+    let json = tokio::task::spawn_blocking(move || {
+        let bundle = bundle(&db, &caller, run_id)?;
+        serde_json::to_vec(&bundle).map_err(|e| DomainError::Internal(e.into()))
+    })
+    .await
+    .map_err(|e| DomainError::internal(anyhow::anyhow!("the bundle failed: {e}")))??;
+    Ok(BundleFile {
+        name: format!("run-{run_id}.bundle.json"),
+        json,
+    })
+}
+
 /// A run's bundle (alliance admin). A run made before digests were kept gets them now, in
 /// the bundle and in the log.
 pub fn bundle(

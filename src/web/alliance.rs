@@ -823,22 +823,14 @@ async fn download_bundle(
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let id = id.parse::<MatchRunId>().map_err(|_| PageError::NotFound)?;
-    let caller = who.session.caller();
-    let db = state.db.clone();
-    let body = tokio::task::spawn_blocking(move || {
-        services::run_bundles::bundle(&db, &caller, id).and_then(|bundle| {
-            serde_json::to_vec(&bundle).map_err(|e| DomainError::Internal(e.into()))
-        })
-    })
-    .await
-    .map_err(|e| DomainError::internal(anyhow::anyhow!("the bundle failed: {e}")))??;
+    let file = services::run_bundles::bundle_file(&state.db, &who.session.caller(), id).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .insert_header((
             actix_web::http::header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"run-{id}.bundle.json\""),
+            format!("attachment; filename=\"{}\"", file.name),
         ))
-        .body(body))
+        .body(file.json))
 }
 
 /// `GET /alliance/runs/{id}/publish`: says what publishing does, and asks to confirm.
