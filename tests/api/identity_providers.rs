@@ -5,6 +5,8 @@
 //! installs both; without them the sign-in stories say they skipped, unless
 //! `PLACEMAT_SSO_TESTS=required` makes that a failure.
 
+use crate::helpers::{spawn_app, TestApp, PASSWORD};
+use placemat::domain::Role;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -408,4 +410,71 @@ pub fn with_state(callback: &str, state: &str) -> String {
         .collect();
     url.query_pairs_mut().clear().extend_pairs(pairs);
     url.to_string()
+}
+
+/// The variable that holds the OpenID Connect client's secret for placemat.
+pub const SECRET_VARIABLE: &str = "PLACEMAT_TEST_OIDC_SECRET";
+/// NJTECH's placement officer.
+pub const OFFICER: &str = "officer@njtech.edu.cn";
+
+/// A provider file's entries, as TOML: USST through CAS by student number, NJTECH through
+/// OpenID Connect by email.
+pub fn cas_entry(url: &str, extra: &str) -> String {
+    format!(
+        "[[provider]]\nid = \"usst\"\nuniversity = \"USST\"\nname = \"USST 统一身份认证\"\nkind = \"cas\"\nurl = \"{url}\"\nmatch = \"student_number\"\n{extra}\n"
+    )
+}
+
+pub fn oidc_entry(issuer: &str, extra: &str) -> String {
+    format!(
+        "[[provider]]\nid = \"njtech\"\nuniversity = \"NJTECH\"\nname = \"NJTECH SSO\"\nkind = \"oidc\"\nissuer = \"{issuer}\"\nclient_id = \"placemat\"\nclient_secret_env = \"{SECRET_VARIABLE}\"\nmatch = \"email\"\nclaim = \"email\"\n{extra}\n"
+    )
+}
+
+/// USST with one student (number and name given) and NJTECH with its officer [`OFFICER`],
+/// in a placemat without providers yet; answers the student's name as stored.
+pub async fn two_universities(student_number: &str, student_name: &str) -> (TestApp, String) {
+    std::env::set_var(SECRET_VARIABLE, OIDC_SECRET);
+    let app = spawn_app().await;
+    let usst = app.create_university("USST").await;
+    app.create_university("NJTECH").await;
+    app.create_program("0854").await;
+    let (student, _) = app
+        .create_student(&usst, student_number, student_name, "0854", None)
+        .await;
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || {
+        placemat::cli::create_user(
+            &db,
+            Role::UniversityAdmin,
+            OFFICER,
+            PASSWORD,
+            Some("NJTECH"),
+            None,
+        )
+    })
+    .await
+    .expect("joins")
+    .expect("the officer is created");
+    let name = student["name"].as_str().expect("a name").to_owned();
+    (app, name)
+}
+
+/// Starts an instance of `app` on `port` with these provider entries.
+pub async fn with_providers(app: &TestApp, port: u16, entries: &str) -> String {
+    let file = app_file(app, entries);
+    app.sibling_with(|config| {
+        config.bind = format!("127.0.0.1:{port}");
+        config.public_url = format!("http://127.0.0.1:{port}");
+        config.sso_file = Some(file);
+    })
+    .await
+}
+
+pub fn app_file(app: &TestApp, entries: &str) -> PathBuf {
+    let path = app
+        .mail_dir
+        .with_file_name(format!("providers-{}.toml", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, entries).expect("the provider file is written");
+    path
 }

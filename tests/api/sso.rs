@@ -4,14 +4,10 @@
 
 use crate::helpers::*;
 use crate::identity_providers::*;
-use placemat::domain::Role;
 use reqwest::StatusCode;
-use std::path::PathBuf;
 use std::time::Duration;
 
-const SECRET_VARIABLE: &str = "PLACEMAT_TEST_OIDC_SECRET";
 const STUDENT_NUMBER: &str = "2026001";
-const OFFICER: &str = "officer@njtech.edu.cn";
 
 /// The alliance with a USST student and an NJTECH officer, and a placemat instance that
 /// signs USST in through CAS and NJTECH through OpenID Connect.
@@ -23,68 +19,8 @@ struct Alliance {
     _oidc: Option<Oidc>,
 }
 
-/// A provider file's entries, as TOML.
-fn cas_entry(url: &str, extra: &str) -> String {
-    format!(
-        "[[provider]]\nid = \"usst\"\nuniversity = \"USST\"\nname = \"USST 统一身份认证\"\nkind = \"cas\"\nurl = \"{url}\"\nmatch = \"student_number\"\n{extra}\n"
-    )
-}
-
-fn oidc_entry(issuer: &str, extra: &str) -> String {
-    format!(
-        "[[provider]]\nid = \"njtech\"\nuniversity = \"NJTECH\"\nname = \"NJTECH SSO\"\nkind = \"oidc\"\nissuer = \"{issuer}\"\nclient_id = \"placemat\"\nclient_secret_env = \"{SECRET_VARIABLE}\"\nmatch = \"email\"\nclaim = \"email\"\n{extra}\n"
-    )
-}
-
-/// The alliance's people, in a placemat without providers yet.
-async fn people() -> (TestApp, String) {
-    std::env::set_var(SECRET_VARIABLE, OIDC_SECRET);
-    let app = spawn_app().await;
-    let usst = app.create_university("USST").await;
-    app.create_university("NJTECH").await;
-    app.create_program("0854").await;
-    let (student, _) = app
-        .create_student(&usst, STUDENT_NUMBER, "李华", "0854", None)
-        .await;
-    let db = app.db.clone();
-    tokio::task::spawn_blocking(move || {
-        placemat::cli::create_user(
-            &db,
-            Role::UniversityAdmin,
-            OFFICER,
-            PASSWORD,
-            Some("NJTECH"),
-            None,
-        )
-    })
-    .await
-    .expect("joins")
-    .expect("the officer is created");
-    let name = student["name"].as_str().expect("a name").to_owned();
-    (app, name)
-}
-
-/// Starts an instance of `app` on `port` with these provider entries.
-async fn with_providers(app: &TestApp, port: u16, entries: &str) -> String {
-    let file = app_file(app, entries);
-    app.sibling_with(|config| {
-        config.bind = format!("127.0.0.1:{port}");
-        config.public_url = format!("http://127.0.0.1:{port}");
-        config.sso_file = Some(file);
-    })
-    .await
-}
-
-fn app_file(app: &TestApp, entries: &str) -> PathBuf {
-    let path = app
-        .mail_dir
-        .with_file_name(format!("providers-{}.toml", uuid::Uuid::new_v4().simple()));
-    std::fs::write(&path, entries).expect("the provider file is written");
-    path
-}
-
 async fn alliance() -> Alliance {
-    let (app, student_name) = people().await;
+    let (app, student_name) = two_universities(STUDENT_NUMBER, "李华").await;
     let port = free_port();
     let placemat = format!("http://127.0.0.1:{port}");
     let cas = Cas::start(&[
@@ -250,7 +186,7 @@ async fn a_spoiled_signature_a_replayed_id_token_and_an_expired_one_are_refused(
     if !installed("spoiled id tokens") {
         return;
     }
-    let (app, _) = people().await;
+    let (app, _) = two_universities(STUDENT_NUMBER, "李华").await;
     let port = free_port();
     let placemat = format!("http://127.0.0.1:{port}");
     let upstream = free_port();
@@ -289,7 +225,7 @@ async fn a_provider_that_is_down_or_too_slow_gets_a_readable_502() {
     if !installed("providers down") {
         return;
     }
-    let (app, _) = people().await;
+    let (app, _) = two_universities(STUDENT_NUMBER, "李华").await;
     let port = free_port();
     let placemat = format!("http://127.0.0.1:{port}");
     let down = format!("http://127.0.0.1:{}", free_port());
@@ -330,7 +266,7 @@ async fn a_provider_that_is_down_or_too_slow_gets_a_readable_502() {
 
 #[tokio::test]
 async fn a_university_without_password_sign_in_sends_its_people_to_its_provider() {
-    let (app, _) = people().await;
+    let (app, _) = two_universities(STUDENT_NUMBER, "李华").await;
     let port = free_port();
     let entries = cas_entry("http://127.0.0.1:9/cas", "password = false");
     let placemat = with_providers(&app, port, &entries).await;
@@ -358,7 +294,7 @@ async fn a_university_without_password_sign_in_sends_its_people_to_its_provider(
 
 #[tokio::test]
 async fn a_provider_file_with_a_fault_stops_serve_naming_the_entry() {
-    let (app, _) = people().await;
+    let (app, _) = two_universities(STUDENT_NUMBER, "李华").await;
     for (entries, expected) in [
         (
             cas_entry("http://127.0.0.1:9/cas", "").replace("USST\"", "MIT\""),

@@ -2,14 +2,11 @@
 //! through USST's CAS server, an NJTECH officer through NJTECH's OpenID Connect provider,
 //! both real, on 127.0.0.1.
 
-use crate::helpers::{spawn_app, TestApp, PASSWORD};
+use crate::helpers::TestApp;
 use crate::identity_providers::*;
 use crate::{browser, browser_slots, photograph};
-use placemat::domain::Role;
 
 const STUDENT_NUMBER: &str = "S001";
-const OFFICER: &str = "officer@njtech.edu.cn";
-const SECRET_VARIABLE: &str = "PLACEMAT_TEST_OIDC_SECRET";
 
 struct Campus {
     app: TestApp,
@@ -21,27 +18,7 @@ struct Campus {
 /// USST's student Lin Yue and NJTECH's officer, with placemat signing USST in through CAS
 /// and NJTECH through OpenID Connect.
 async fn campus() -> Campus {
-    std::env::set_var(SECRET_VARIABLE, OIDC_SECRET);
-    let app = spawn_app().await;
-    let usst = app.create_university("USST").await;
-    app.create_university("NJTECH").await;
-    app.create_program("0854").await;
-    app.create_student(&usst, STUDENT_NUMBER, "Lin Yue", "0854", None)
-        .await;
-    let db = app.db.clone();
-    tokio::task::spawn_blocking(move || {
-        placemat::cli::create_user(
-            &db,
-            Role::UniversityAdmin,
-            OFFICER,
-            PASSWORD,
-            Some("NJTECH"),
-            None,
-        )
-    })
-    .await
-    .expect("joins")
-    .expect("the officer is created");
+    let (app, _) = two_universities(STUDENT_NUMBER, "Lin Yue").await;
     let port = free_port();
     let placemat = format!("http://127.0.0.1:{port}");
     let cas = Cas::start(&[
@@ -57,19 +34,8 @@ async fn campus() -> Campus {
         },
     ]);
     let oidc = Oidc::start(&format!("{placemat}/sso/njtech/callback"));
-    let entries = format!(
-        "[[provider]]\nid = \"usst\"\nuniversity = \"USST\"\nname = \"USST 统一身份认证\"\nkind = \"cas\"\nurl = \"{}\"\nmatch = \"student_number\"\n\n\
-         [[provider]]\nid = \"njtech\"\nuniversity = \"NJTECH\"\nname = \"NJTECH SSO\"\nkind = \"oidc\"\nissuer = \"{}\"\nclient_id = \"placemat\"\nclient_secret_env = \"{SECRET_VARIABLE}\"\nmatch = \"email\"\n",
-        cas.url, oidc.issuer
-    );
-    let file = app.mail_dir.with_file_name("providers.toml");
-    std::fs::write(&file, entries).expect("the provider file");
-    app.sibling_with(|config| {
-        config.bind = format!("127.0.0.1:{port}");
-        config.public_url = placemat.clone();
-        config.sso_file = Some(file);
-    })
-    .await;
+    let entries = cas_entry(&cas.url, "") + &oidc_entry(&oidc.issuer, "");
+    with_providers(&app, port, &entries).await;
     Campus {
         app,
         placemat,
